@@ -1,0 +1,92 @@
+"The `latentlab` command as a user runs it: extract, info, resume, shards, and errors that say what to do."
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import numpy as np, pandas as pd, pytest
+from conftest import LATENTLAB
+from latentlab.store import Store
+
+def run(*args, **kw):
+    return subprocess.run([LATENTLAB, *map(str, args)], capture_output=True, text=True, timeout=600, **kw)
+
+CORPUS = 'espeak:speakers=6,utts=8'
+
+def extract_args(out, *extra): return ['extract', '--corpus', CORPUS, '--encoder', 'logmel', '--out', out, '--part-size', '3', '--quiet', *extra]
+
+def same_store(a, b):
+    "Two stores hold the same bytes of latents and labels and the same index and meta."
+    sa, sb = Store(a), Store(b)
+    assert (Path(a)/'latents.npy').read_bytes() == (Path(b)/'latents.npy').read_bytes()
+    assert (Path(a)/'phones.npy').read_bytes() == (Path(b)/'phones.npy').read_bytes()
+    pd.testing.assert_frame_equal(sa.index, sb.index)
+    assert sa.meta == sb.meta
+
+@pytest.fixture(scope='module')
+def whole(tmp_path_factory):
+    out = tmp_path_factory.mktemp('whole')/'store'
+    r = run(*extract_args(out))
+    assert r.returncode == 0, r.stderr
+    return out
+
+def test_extract_and_info(whole):
+    r = run('info', whole, '--json')
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert (info['utterances'], info['speakers'], info['dim'], info['frame_rate']) == (48, 6, 80, 12.5)
+    assert info['splits']['heldout']['speakers'] == 2 and info['splits']['train']['speakers'] == 4
+    text = run('info', whole).stdout
+    assert 'utterances   48' in text and 'heldout' in text
+
+def test_rerun_of_a_finished_store_changes_nothing(whole):
+    before = (whole/'meta.json').read_bytes()
+    r = run(*extract_args(whole))
+    assert r.returncode == 0 and (whole/'meta.json').read_bytes() == before
+
+def test_killed_run_resumes_to_the_same_store(whole, tmp_path):
+    out = tmp_path/'store'
+    p = subprocess.Popen([LATENTLAB, *map(str, extract_args(out))], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while len(list((out/'parts').glob('*.json'))) < 3 if (out/'parts').exists() else True:
+        assert time.time() < deadline and p.poll() is None, "the run ended before it could be killed"
+        time.sleep(0.005)
+    p.send_signal(signal.SIGKILL); p.wait()
+    assert not (out/'meta.json').exists(), "killed before finishing"
+    n_done = len(list((out/'parts').glob('*.json')))
+    assert 3 <= n_done < 16
+    r = run(*extract_args(out))
+    assert r.returncode == 0, r.stderr
+    same_store(out, whole)
+    assert not (out/'parts').exists()
+    assert not list(out.glob('.*.tmp')), "no temporary files left behind"
+
+def test_shards_join_to_the_same_store(whole, tmp_path):
+    out = tmp_path/'store'
+    r0 = run(*extract_args(out, '--shard', '0/2'))
+    assert r0.returncode == 0 and 'shard 0/2 done' in r0.stdout and not (out/'meta.json').exists()
+    r1 = run(*extract_args(out, '--shard', '1/2'))
+    assert r1.returncode == 0 and (out/'meta.json').exists()
+    same_store(out, whole)
+
+def test_other_settings_into_the_same_store_are_refused(whole):
+    r = run('extract', '--corpus', CORPUS, '--encoder', 'logmel:frame_rate=25', '--out', whole, '--part-size', '3', '--quiet')
+    assert r.returncode == 2 and 'encoder_config' in r.stderr and 'Fix:' in r.stderr
+
+def test_missing_weights_say_how_to_get_them(tmp_path):
+    r = run('extract', '--corpus', 'espeak:speakers=1,utts=1', '--encoder', 'mimi', '--out', tmp_path/'s', '--quiet',
+            env={**os.environ, 'HF_HUB_OFFLINE': '1'})
+    assert r.returncode == 2
+    assert "kyutai/mimi" in r.stderr and 'hf download kyutai/mimi --local-dir DIR' in r.stderr and 'HF_HUB_OFFLINE=1' in r.stderr
+    r = run('extract', '--corpus', 'espeak:speakers=1,utts=1', '--encoder', 'dac', '--weights', tmp_path, '--out', tmp_path/'s', '--quiet')
+    assert r.returncode == 2 and 'config.json and model.safetensors' in r.stderr
+
+def test_unfinished_or_missing_store(tmp_path):
+    r = run('info', tmp_path/'nothing')
+    assert r.returncode == 2 and 'latentlab extract' in r.stderr
+    (tmp_path/'half').mkdir(); (tmp_path/'half'/'plan.json').write_text('{}')
+    r = run('info', tmp_path/'half')
+    assert r.returncode == 2 and 're-run the same' in r.stderr
+
+def test_bad_corpus_and_shard(tmp_path):
+    assert 'no such folder' in run('extract', '--corpus', tmp_path/'nope', '--out', tmp_path/'s').stderr
+    empty = tmp_path/'empty'; empty.mkdir()
+    assert 'no audio files' in run('extract', '--corpus', empty, '--out', tmp_path/'s').stderr
+    assert 'need 0 <= i < n' in run('extract', '--out', tmp_path/'s', '--shard', '2/2').stderr

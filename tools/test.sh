@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Every test: the notebooks (nbdev-test), pytest, and the docs pages rendered in headless Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONHASHSEED=0
+echo "== nbdev-test"
+nbdev-test --n-workers 2 "$@"
+echo "== docs: execute every notebook to HTML, render in headless Chromium"
+python tools/check_docs.py
+echo "== pytest"
+python -m pytest -q tests
