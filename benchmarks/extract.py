@@ -10,7 +10,7 @@ Target: Mimi at RTF <= 0.1 on 2 CPU cores.
 """
 import argparse, os, resource, subprocess, sys, tempfile, time
 from pathlib import Path
-import numpy as np, torch
+import torch
 from latentlab.corpora import espeak_corpus
 from latentlab.encoders import load_encoder
 

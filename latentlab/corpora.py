@@ -7,10 +7,10 @@ Docs: https://latentlab.github.io/latentlab/corpora.html.md"""
 # %% ../nbs/01_corpora.ipynb #66a80a2a
 from __future__ import annotations
 import ctypes, os, random, re, shutil, tempfile, threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
-from .audio import AudioError, load_audio, prepare_audio
+from .audio import load_audio, prepare_audio
 
 # %% auto #0
 __all__ = ['AUDIO_EXTS', 'ESPEAK_ACCENTS', 'Utterance', 'frame_phones', 'librispeech_corpus', 'folder_corpus', 'make_sentence',

@@ -1,7 +1,7 @@
 "The `latentlab` command as a user runs it: extract, info, resume, shards, and errors that say what to do."
-import json, os, signal, subprocess, sys, time
+import json, os, signal, subprocess, time
 from pathlib import Path
-import numpy as np, pandas as pd, pytest
+import pandas as pd, pytest
 from conftest import LATENTLAB
 from latentlab.store import Store
 

@@ -1,5 +1,5 @@
 "The real LibriSpeech speech in ../shared loads unchanged through both folder readers and makes a store."
-import numpy as np, pytest
+import numpy as np
 from conftest import REAL, needs_real
 from latentlab.corpora import folder_corpus, librispeech_corpus, load_corpus
 from latentlab.encoders import LogMel
