@@ -6,7 +6,7 @@ Docs: https://latentlab.github.io/latentlab/corpora.html.md"""
 
 # %% ../nbs/01_corpora.ipynb #66a80a2a
 from __future__ import annotations
-import ctypes, os, random, re, shutil, tempfile, threading
+import ctypes, hashlib, os, random, re, shutil, tempfile, threading
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -125,13 +125,16 @@ def voice_variant(i:int) -> str:
             f"flutter 0\nroughness 0\n{formants}\n")
 
 def espeak_data_dir(wheel_data, cache=None) -> Path:
-    "A copy of eSpeak's data folder (as links) with latentlab's voice variants added; built once."
+    "A copy of eSpeak's data folder (as links) with latentlab's voice variants added; built once per install."
     from latentlab import __version__
     cache = Path(cache or os.environ.get('LATENTLAB_CACHE', Path.home()/'.cache'/'latentlab'))
-    out = cache/f'espeak-ng-data-{__version__}-{len(ESPEAK_ACCENTS)}'
-    if out.exists(): return out
+    wheel_data = Path(wheel_data).resolve()
+    key = hashlib.sha256(f'{wheel_data}|{__version__}|{len(ESPEAK_ACCENTS)}'.encode()).hexdigest()[:12]
+    out = cache/f'espeak-ng-data-{key}'
+    if (out/'phontab').exists(): return out     # links resolve: the install it points into is still there
+    if out.exists(): shutil.rmtree(out)         # built for an install that has since gone
     cache.mkdir(parents=True, exist_ok=True)
-    wheel_data, tmp = Path(wheel_data), Path(tempfile.mkdtemp(dir=cache))
+    tmp = Path(tempfile.mkdtemp(dir=cache))
     for f in wheel_data.iterdir():
         if f.name != 'voices': (tmp/f.name).symlink_to(f)
     variants = tmp/'voices'/'!v'; variants.mkdir(parents=True)
