@@ -14,8 +14,8 @@ from .audio import load_audio, prepare_audio
 
 # %% auto #0
 __all__ = ['AUDIO_EXTS', 'ESPEAK_ACCENTS', 'Utterance', 'frame_phones', 'librispeech_corpus', 'folder_corpus', 'make_sentence',
-           'voice_variant', 'espeak_data_dir', 'clean_phone', 'espeak_synth', 'espeak_speakers', 'espeak_corpus',
-           'parse_spec', 'parse_espeak_spec', 'load_corpus', 'split_speakers']
+           'voice_variant', 'cache_dir', 'espeak_data_dir', 'clean_phone', 'espeak_synth', 'espeak_speakers',
+           'espeak_corpus', 'parse_spec', 'parse_espeak_spec', 'load_corpus', 'split_speakers']
 
 # %% ../nbs/01_corpora.ipynb #1fa24b54
 @dataclass
@@ -124,10 +124,14 @@ def voice_variant(i:int) -> str:
     return (f"language variant\nname ll{i}\ngender {'female' if female else 'male'}\npitch {base} {top}\n"
             f"flutter 0\nroughness 0\n{formants}\n")
 
+def cache_dir() -> Path:
+    "Where latentlab keeps what it builds once: `$LATENTLAB_CACHE`, else `~/.cache/latentlab`."
+    return Path(os.environ.get('LATENTLAB_CACHE', Path.home()/'.cache'/'latentlab'))
+
 def espeak_data_dir(wheel_data, cache=None) -> Path:
     "A copy of eSpeak's data folder (as links) with latentlab's voice variants added; built once per install."
     from latentlab import __version__
-    cache = Path(cache or os.environ.get('LATENTLAB_CACHE', Path.home()/'.cache'/'latentlab'))
+    cache = Path(cache or cache_dir())
     wheel_data = Path(wheel_data).resolve()
     key = hashlib.sha256(f'{wheel_data}|{__version__}|{len(ESPEAK_ACCENTS)}'.encode()).hexdigest()[:12]
     out = cache/f'espeak-ng-data-{key}'

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib, json, os, shutil
 from functools import cached_property
 from pathlib import Path
-import numpy as np, pandas as pd
+import numpy as np, pandas as pd, torch
 from tqdm.auto import tqdm
 from .audio import AudioError
 from .corpora import Utterance, frame_phones, split_speakers
@@ -17,7 +17,7 @@ from .encoders import Encoder, hop_length
 
 # %% auto #0
 __all__ = ['atomic_write', 'save_json', 'save_npy', 'sha256', 'make_plan', 'check_plan', 'part_name', 'n_parts', 'part_done',
-           'check_latents', 'encode_part', 'write_part', 'join_parts', 'extract', 'StoreError', 'Store',
+           'check_latents', 'encode_part', 'write_part', 'write_store', 'join_parts', 'extract', 'StoreError', 'Store',
            'store_summary', 'format_summary']
 
 # %% ../nbs/03_store.ipynb #bff67602
@@ -106,38 +106,44 @@ def write_part(out:Path, j:int, z, phones, rows, skipped) -> None:
     save_json(parts/f'{part_name(j)}.json', dict(rows=rows, skipped=skipped))
 
 # %% ../nbs/03_store.ipynb #d7092782
+def write_store(out:Path, index:pd.DataFrame, blocks, phones:np.ndarray, meta:dict) -> dict:
+    "Write a store from `blocks` of latents (in `index` order), frame phone ids and `meta`; `meta.json` last."
+    from latentlab import __version__
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    index = index.copy()
+    index.insert(3, 'offset', np.concatenate([[0], np.cumsum(index.n_frames)[:-1]]).astype(np.int64))
+    n = int(index.n_frames.sum())
+    tmp = out/f'.latents.npy.{os.getpid()}.tmp'
+    x = np.lib.format.open_memmap(tmp, mode='w+', dtype=meta['dtype'], shape=(n, meta['dim']))
+    at = 0
+    for z in blocks: x[at:at + len(z)] = z; at += len(z)
+    if at != n: raise ValueError(f"{out}: the latents have {at} frames but the index says {n}")
+    x.flush(); del x
+    os.replace(tmp, out/'latents.npy')
+    save_npy(out/'phones.npy', np.asarray(phones, np.int16))
+    atomic_write(out/'index.parquet', lambda f: index.to_parquet(f, index=False))
+    meta = dict(meta, latentlab_version=__version__, n_utts=len(index), n_frames=n,
+                sha256={f: sha256(out/f) for f in ('latents.npy', 'phones.npy', 'index.parquet')})
+    save_json(out/'meta.json', meta)
+    return meta
+
+# %% ../nbs/03_store.ipynb #166be705
 def join_parts(out:Path, plan:dict) -> dict:
     "Join finished parts into the store's files and write `meta.json`; returns the meta."
-    from latentlab import __version__
     parts = [json.loads((out/'parts'/f'{part_name(j)}.json').read_text()) for j in range(n_parts(plan))]
     rows = [r for p in parts for r in p['rows']]
     if not rows: raise ValueError(f"{out}: every utterance was skipped; see parts/*.json for the reasons")
     index = pd.DataFrame(rows)
     split = split_speakers(plan['speakers'], plan['heldout'], plan['seed'])
     index.insert(2, 'split', index.speaker.map(split))
-    index.insert(3, 'offset', np.concatenate([[0], np.cumsum(index.n_frames)[:-1]]).astype(np.int64))
-    n = int(index.n_frames.sum())
-    vocab = sorted({p for j in range(n_parts(plan)) for p in np.load(out/'parts'/f'{part_name(j)}.phones.npy')} - {''})
+    names = np.concatenate([np.load(out/'parts'/f'{part_name(j)}.phones.npy') for j in range(n_parts(plan))])
+    vocab = sorted(set(names) - {''})
     lookup = {p: i for i, p in enumerate(vocab)}
-    tmp = out/f'.latents.npy.{os.getpid()}.tmp'
-    x = np.lib.format.open_memmap(tmp, mode='w+', dtype=plan['dtype'], shape=(n, plan['dim']))
-    ph = np.full(n, -1, np.int16)
-    at = 0
-    for j in range(n_parts(plan)):
-        z = np.load(out/'parts'/f'{part_name(j)}.npy', mmap_mode='r')
-        x[at:at + len(z)] = z
-        ph[at:at + len(z)] = [lookup.get(p, -1) for p in np.load(out/'parts'/f'{part_name(j)}.phones.npy')]
-        at += len(z)
-    x.flush(); del x
-    os.replace(tmp, out/'latents.npy')
-    save_npy(out/'phones.npy', ph)
-    atomic_write(out/'index.parquet', lambda f: index.to_parquet(f, index=False))
     meta = {k: plan[k] for k in ('corpus', 'encoder', 'encoder_config', 'sample_rate', 'frame_rate', 'dim', 'dtype',
                                  'part_size', 'heldout', 'seed')}
-    meta.update(latentlab_version=__version__, n_utts=len(index), n_frames=n, phones=vocab,
-                skipped=[s for p in parts for s in p['skipped']],
-                sha256={f: sha256(out/f) for f in ('latents.npy', 'phones.npy', 'index.parquet')})
-    save_json(out/'meta.json', meta)
+    meta.update(phones=vocab, skipped=[s for p in parts for s in p['skipped']])
+    blocks = (np.load(out/'parts'/f'{part_name(j)}.npy', mmap_mode='r') for j in range(n_parts(plan)))
+    meta = write_store(out, index, blocks, [lookup.get(p, -1) for p in names], meta)
     shutil.rmtree(out/'parts')
     return meta
 
@@ -191,6 +197,21 @@ class Store:
         "Latents (n_frames, D) of utterance `k`, by position or id."
         if isinstance(k, str): k = int(np.flatnonzero(self.index.utt.to_numpy() == k)[0])
         return self.x[self.bounds[k]:self.bounds[k + 1]]
+
+    def read(self, a:int, b:int) -> np.ndarray:
+        "Frames `a:b` as float32, read from the file rather than mapped, so streaming a big store keeps memory flat."
+        x = self.x
+        z = np.fromfile(self.path/'latents.npy', x.dtype, (b - a) * self.dim, offset=x.offset + a * x.strides[0])
+        return torch.from_numpy(z.reshape(b - a, self.dim)).float().numpy()   # torch converts float16 on every core
+
+    def windows(self, ends:np.ndarray, n:int) -> np.ndarray:
+        "The `n` frames up to and including each of `ends`, (len(ends), n, D) float32, read rather than mapped."
+        rb, out = self.x.strides[0], np.empty((len(ends), n, self.dim), self.x.dtype)
+        fd = os.open(self.path/'latents.npy', os.O_RDONLY)
+        try:
+            for i, e in enumerate(ends): out[i] = np.frombuffer(os.pread(fd, n * rb, self.x.offset + (e - n + 1) * rb), self.x.dtype).reshape(n, -1)
+        finally: os.close(fd)
+        return torch.from_numpy(out).float().numpy()
 
     def frames(self, split:str) -> np.ndarray:
         "Boolean mask over frames of utterances in `split`."
