@@ -6,14 +6,17 @@ seed conditions with random baselines, held-out ratios, 1000-resample bootstrap 
 k-NN references. Peak memory is that process's maximum resident set.
 
 It also runs the same two conditions through a plain scikit-learn pipeline (PCA + KMeans on all frames,
-in-sample ratios only) on a subset store of --subset frames, and `latentlab phase0` on the same subset, and
-prints the speed ratio. Targets on 2 CPU cores: <= 60 s, <= 4 GB, >= 10x the plain pipeline.
+in-sample ratios only; it cannot run at full size here, since the concatenated contexts alone would take 37 GB)
+on a subset store of --subset frames, and `variance_ratio` on the same subset in the same process, and prints
+the speed ratio, and the ratio per frame against the full-size run. Targets on 2 CPU cores: <= 60 s, <= 4 GB,
+>= 10x the plain pipeline.
 
-    .venv/bin/python benchmarks/phase0.py [--frames 4500000] [--subset 300000] [--dir /tmp/latentlab-bench]
+    .venv/bin/python benchmarks/phase0.py [--frames 4500000] [--subset 600000] [--dir /tmp/latentlab-bench]
 """
 import argparse, json, os, resource, subprocess, sys, time
 from pathlib import Path
 import numpy as np
+from latentlab.probe import SEED, variance_ratio
 from latentlab.store import Store
 from latentlab.synthetic import switching_walk_store
 
@@ -60,7 +63,7 @@ def plain_pipeline(store:Store, L:int=4) -> tuple[float, dict]:
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--frames', type=int, default=4_500_000)
-    p.add_argument('--subset', type=int, default=300_000, help="frames of the store both pipelines run on")
+    p.add_argument('--subset', type=int, default=600_000, help="frames of the store both pipelines run on")
     p.add_argument('--dim', type=int, default=512)
     p.add_argument('--dir', default='/tmp/latentlab-bench', help="where the stores are built (kept for re-runs)")
     a = p.parse_args()
@@ -75,12 +78,17 @@ def main():
     for r in table:
         if r['method'] in ('lookup', 'random'): print(f"   {r['condition']:26s} {r['method']:6s} {r['split']:9s} {r['ratio']:.4f} [{r['lo']:.4f}, {r['hi']:.4f}]")
     sub = Store(d/f'walk-{a.subset}-{a.dim}')
-    wall_sub, peak_sub, table_sub = time_cli(sub.path)
+    t0 = time.perf_counter()
+    ours = variance_ratio(sub, SEED, refs=False)
+    wall_sub = time.perf_counter() - t0
     plain, ratios = plain_pipeline(sub)
-    print(f"on {len(sub.x):,} frames: latentlab {wall_sub:.1f} s (everything above), plain scikit-learn pipeline "
-          f"{plain:.1f} s (in-sample ratios only): {plain / wall_sub:.1f}x")
+    print(f"the same two conditions on {len(sub.x):,} frames, in this process: latentlab {wall_sub:.1f} s (with held-out "
+          f"ratios, random baselines and intervals; no references), plain scikit-learn {plain:.1f} s (in-sample ratios "
+          f"only): {plain / wall_sub:.1f}x")
+    print(f"per frame: latentlab at full size {wall / len(full.x) * 1e6:.1f} us (everything), plain on the subset "
+          f"{plain / len(sub.x) * 1e6:.1f} us: {plain / len(sub.x) / (wall / len(full.x)):.1f}x")
     for name, r in ratios.items():
-        ours = next(t['ratio'] for t in table_sub if t['condition'] == name and t['method'] == 'lookup' and t['split'] == 'in-sample')
-        print(f"   {name:26s} in-sample: plain {r:.4f}, latentlab {ours:.4f}")
+        ins = ours[(ours.condition == name) & (ours.method == 'lookup') & (ours.split == 'in-sample')].ratio.item()
+        print(f"   {name:26s} in-sample: plain {r:.4f}, latentlab {ins:.4f}")
 
 if __name__ == '__main__': main()
