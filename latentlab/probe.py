@@ -26,8 +26,8 @@ __all__ = ['COARSENERS', 'TARGETS', 'SEED', 'SWEEP', 'PRESETS', 'CRITERION', 'Pr
            'gpu_count', 'Quantizer', 'fit_quantizer', 'reuse_freed_memory', 'utterance_chunks', 'utterance_groups',
            'ProbeData', 'assign_clusters', 'permute_within', 'ClusterSums', 'sum_targets', 'group_errors',
            'split_ratios', 'boot_weights', 'knn_predict', 'fit_ridge', 'fit_references', 'fit_quantizers', 'clusters',
-           'lookup_rows', 'reference_rows', 'RowCache', 'batches', 'variance_ratio', 'parse_grid', 'seed_table',
-           'plot_variance_ratio', 'phase0_report']
+           'lookup_rows', 'reference_rows', 'default_groups', 'RowCache', 'batches', 'variance_ratio', 'parse_grid',
+           'seed_table', 'plot_variance_ratio', 'phase0_report']
 
 # %% ../nbs/05_probe.ipynb #fb2886d3
 COARSENERS = ('mean', 'last', 'concat', 'delta')
@@ -453,6 +453,11 @@ def reference_rows(data:ProbeData, L:int, target:str, ref_frames:int=20_000, n_b
     return rows
 
 # %% ../nbs/05_probe.ipynb #2dfec77e
+def default_groups(dim:int, K:int, budget:float=2**27) -> int:
+    "Utterance groups per split: as many as cluster sums of `budget` bytes per labelling allow, 100 to 10,000."
+    return int(np.clip(budget / (8 * dim * K), 100, 10_000))
+
+# %% ../nbs/05_probe.ipynb #680fd91c
 class RowCache:
     "Table rows by what they are of: in memory, and as parquet files in `folder` when given, written atomically."
     def __init__(self, folder=None, settings=()): self.folder, self.settings, self.rows = folder, settings, {}
@@ -478,11 +483,13 @@ def batches(conds:list[Condition], gb_per_cluster:float, max_gb:float) -> list[l
     return out
 
 def variance_ratio(store:Store|str, conds=SEED, refs:bool=True, fit_frames:int=50_000, ref_frames:int=20_000,
-                   n_boot:int=1000, groups:int=100, seed:int=0, chunk_frames:int=1 << 16, max_sums_gb:float=1.,
+                   n_boot:int=1000, groups:int|None=None, seed:int=0, chunk_frames:int=1 << 16, max_sums_gb:float=1.,
                    cache=None, progress:bool=False) -> pd.DataFrame:
     "The Phase 0 table: variance ratios of `conds` on `store`, with random baselines, intervals and references."
     store = store if isinstance(store, Store) else Store(store)
-    conds, data = list(conds), ProbeData(store, groups, chunk_frames)
+    conds = list(conds)
+    groups = groups or default_groups(store.dim, max(c.K for c in conds))
+    data = ProbeData(store, groups, chunk_frames)
     done = RowCache(cache, [store.meta.get('sha256'), fit_frames, ref_frames, n_boot, groups, seed])
     ref_keys = sorted({('refs', c.L, c.target) for c in conds}) if refs else []
     gb_per_cluster = 2 * len(data.is_train_group) * store.dim * 8 / 2**30       # lookup and random sums
