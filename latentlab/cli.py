@@ -1,4 +1,4 @@
-"""`latentlab extract`, `info` and `phase0`: a thin layer over the library, for sweeps and scripts.
+"""`latentlab extract`, `info`, `phase0`, `report` and `compare`: a thin layer over the library, for sweeps and scripts.
 
 Docs: https://latentlab.github.io/latentlab/cli.html.md"""
 
@@ -12,12 +12,13 @@ from .audio import AudioError
 from .corpora import load_corpus, parse_spec
 from .encoders import WeightsError, load_encoder
 from pathlib import Path
+from .geometry import geometry_report
 from .probe import PRESETS, ProbeError, parse_grid, phase0_report, seed_table, variance_ratio
 from .store import StoreError, atomic_write, extract, format_summary, store_summary
 from .synthetic import open_store
 
 # %% auto #0
-__all__ = ['parse_shard', 'cmd_extract', 'cmd_info', 'preset', 'format_table', 'cmd_phase0', 'make_parser', 'main']
+__all__ = ['parse_shard', 'cmd_extract', 'cmd_info', 'preset', 'format_table', 'cmd_phase0', 'cmd_report', 'make_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #ad7d375d
 def parse_shard(s:str) -> tuple[int, int]:
@@ -79,6 +80,13 @@ def cmd_phase0(a) -> int:
     return 0
 
 # %% ../nbs/90_cli.ipynb #ecaddece
+def cmd_report(a) -> int:
+    "Write the report of one store, or the comparison of several, to one HTML page."
+    stores = {name: open_store(name, progress=not a.quiet) for name in a.stores}
+    title = ('latentlab report: ' if len(stores) == 1 else 'latentlab comparison: ') + ', '.join(stores)
+    print(geometry_report(stores, a.out, title, n_boot=a.boot, progress=not a.quiet))
+    return 0
+
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='latentlab', description="Are audio latent spaces easy to model autoregressively?")
     sub = p.add_subparsers(dest='command', required=True)
@@ -116,6 +124,14 @@ def make_parser() -> argparse.ArgumentParser:
     f.add_argument('--report', help="write an HTML report with the figures")
     f.add_argument('--quiet', action='store_true', help="no progress bars")
     f.set_defaults(func=cmd_phase0)
+    for name, help, nargs in [('report', "every geometry number and figure of a store, with its Phase 0 seed table", 1),
+                              ('compare', "the same for several stores side by side", '+')]:
+        r = sub.add_parser(name, help=help)
+        r.add_argument('stores', nargs=nargs, metavar='STORE', help="store folder, or default, or walk[:...]")
+        r.add_argument('--out', required=True, help="the HTML page to write")
+        r.add_argument('--boot', type=int, default=1000, help="bootstrap resamples for the Phase 0 intervals")
+        r.add_argument('--quiet', action='store_true', help="no progress bars")
+        r.set_defaults(func=cmd_report)
     return p
 
 def main(argv=None) -> int:

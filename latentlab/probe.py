@@ -543,7 +543,7 @@ def plot_variance_ratio(table:pd.DataFrame, title:str='Phase 0: variance ratio o
                                      fillcolor='rgba(128,128,128,0.3)', line=dict(width=0), mode='lines', name='random clusters (95%)',
                                      legendgroup='random', showlegend=j == 1, hoverinfo='skip'), 1, j)
         for (label, target), g in t[t.method == 'lookup'].assign(
-                series=t.condition.str.replace(r'→VQ\(\d+\)', '', regex=True)).groupby(['series', 'target'], sort=False):
+                series=lambda d: d.condition.str.replace(r'→VQ\(\d+\)', '', regex=True)).groupby(['series', 'target'], sort=False):
             g = g.sort_values('K')
             name = label + ('' if target == 'dx' else f' [{target}]')
             fig.add_trace(go.Scatter(x=g.K, y=g.ratio, mode='lines+markers', name=name, legendgroup=name, showlegend=j == 1,

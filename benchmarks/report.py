@@ -1,0 +1,29 @@
+"""Time `latentlab report` on a store of 1 M frames x 512 dims (about 22 hours of 12.5 Hz latents).
+
+Builds (once, in --dir) a float16 switching-walk store, then runs `latentlab report STORE --out ...` in a fresh
+process and prints its wall time and peak memory. Target on 2 CPU cores: under 2 minutes.
+
+    .venv/bin/python benchmarks/report.py [--frames 1000000] [--dir /tmp/latentlab-bench]
+"""
+import argparse, os, sys, time
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).parent))
+from phase0 import make_store
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--frames', type=int, default=1_000_000)
+    p.add_argument('--dim', type=int, default=512)
+    p.add_argument('--dir', default='/tmp/latentlab-bench', help="where the store is built (kept for re-runs)")
+    a = p.parse_args()
+    store = make_store(Path(a.dir)/f'walk-{a.frames}-{a.dim}', a.frames, a.dim)
+    cmd = [str(Path(sys.executable).parent/'latentlab'), 'report', str(store.path), '--out', f'{store.path}.report.html', '--quiet']
+    t0 = time.perf_counter()
+    pid = os.fork()
+    if pid == 0: os.execv(cmd[0], cmd)
+    _, status, usage = os.wait4(pid, 0)
+    if status: raise SystemExit(f"{' '.join(cmd)} failed ({status})")
+    print(f"{os.cpu_count()} cores; latentlab report on {len(store.x):,} frames x {a.dim}: "
+          f"{time.perf_counter() - t0:.1f} s, peak {usage.ru_maxrss / 2**20:.2f} GiB")
+
+if __name__ == '__main__': main()
