@@ -23,11 +23,11 @@ from .store import Store, atomic_write
 # %% auto #0
 __all__ = ['COARSENERS', 'TARGETS', 'SEED', 'SWEEP', 'PRESETS', 'CRITERION', 'ProbeError', 'Condition', 'grid', 'frames_per_utt',
            'probe_frames', 'window_mean', 'coarsen', 'raw_target', 'TargetScale', 'check_finite', 'gather_contexts',
-           'gpu_count', 'Quantizer', 'fit_quantizer', 'reuse_freed_memory', 'utterance_chunks', 'utterance_groups',
-           'ProbeData', 'assign_clusters', 'permute_within', 'ClusterSums', 'sum_targets', 'group_errors',
-           'split_ratios', 'boot_weights', 'knn_predict', 'fit_ridge', 'fit_references', 'fit_quantizers', 'clusters',
-           'lookup_rows', 'reference_rows', 'default_groups', 'RowCache', 'batches', 'variance_ratio', 'parse_grid',
-           'seed_table', 'plot_variance_ratio', 'phase0_report']
+           'gpu_count', 'Quantizer', 'fit_quantizer', 'fit_kmeans', 'reuse_freed_memory', 'utterance_chunks',
+           'utterance_groups', 'ProbeData', 'assign_clusters', 'permute_within', 'ClusterSums', 'sum_targets',
+           'group_errors', 'split_ratios', 'boot_weights', 'knn_predict', 'fit_ridge', 'fit_references',
+           'fit_quantizers', 'clusters', 'lookup_rows', 'reference_rows', 'default_groups', 'RowCache', 'batches',
+           'variance_ratio', 'parse_grid', 'seed_table', 'plot_variance_ratio', 'phase0_report']
 
 # %% ../nbs/05_probe.ipynb #fb2886d3
 COARSENERS = ('mean', 'last', 'concat', 'delta')
@@ -176,11 +176,17 @@ def fit_quantizer(X:np.ndarray, idx:np.ndarray, cond:Condition, seed:int=0, nite
     rng = np.random.default_rng(seed)
     pca = PCA(cond.d, random_state=seed).fit(f[rng.choice(len(f), min(len(f), 20_000), replace=False)]) if cond.d else None
     if pca is not None: f = np.ascontiguousarray(pca.transform(f), dtype=np.float32)   # (top components need few frames)
-    seeds_from = f[rng.choice(len(f), min(len(f), 100 * cond.K), replace=False)]  # k-means++ on a subsample
-    init = kmeans_plusplus(seeds_from, cond.K, random_state=seed)[0].astype(np.float32)
-    km = faiss.Kmeans(f.shape[1], cond.K, niter=niter, seed=seed, gpu=bool(gpu_count()), min_points_per_centroid=1)
-    km.train(f, init_centroids=init)
-    return Quantizer(cond, km.centroids.copy(), pca)
+    return Quantizer(cond, fit_kmeans(f, cond.K, seed, niter), pca)
+
+def fit_kmeans(f:np.ndarray, K:int, seed:int=0, niter:int=20, per_centroid:int=256) -> np.ndarray:
+    "K centroids of the rows of `f`: k-means++ seeds from a subsample, then Lloyd iterations in faiss on up to `per_centroid`·K rows."
+    f = np.ascontiguousarray(f, dtype=np.float32)
+    rng = np.random.default_rng(seed)
+    init = kmeans_plusplus(f[rng.choice(len(f), min(len(f), min(100, per_centroid) * K), replace=False)], K, random_state=seed)[0]
+    km = faiss.Kmeans(f.shape[1], K, niter=niter, seed=seed, gpu=bool(gpu_count()), min_points_per_centroid=1,
+                      max_points_per_centroid=per_centroid)
+    km.train(f, init_centroids=init.astype(np.float32))
+    return km.centroids.copy()
 
 # %% ../nbs/05_probe.ipynb #0555cd5f
 @contextmanager
