@@ -19,8 +19,8 @@ from .store import Store
 __all__ = ['GEOMETRY_COND', 'sample_steps', 'effective_rank', 'spectrum', 'plot_spectra', 'twonn', 'smoothness',
            'utterance_segments', 'temporal_spectrum', 'high_frequency_share', 'autocorrelation', 'plot_smoothness',
            'cluster_spreads', 'conditional_concentration', 'plot_concentration', 'mode_bic', 'context_means', 'purity',
-           'label_structure', 'speaker_share', 'plot_bic', 'geometry', 'geometry_table', 'geometry_figures',
-           'geometry_report']
+           'label_structure', 'speaker_share', 'plot_bic', 'geometry', 'geometry_table', 'geometry_figures', 'embed_2d',
+           'context_view', 'plot_context_view', 'geometry_report']
 
 # %% ../nbs/06_geometry.ipynb #31de206d
 def sample_steps(store:Store, n:int=50_000, seed:int=0) -> dict:
@@ -235,6 +235,35 @@ def geometry_figures(results:dict) -> list[go.Figure]:
             plot_concentration({n: r['spreads'] for n, r in results.items()}, {n: r['spectrum_dx'] for n, r in results.items()}),
             plot_bic({n: r['bic'] for n, r in results.items()})]
 
+# %% ../nbs/06_geometry.ipynb #a99eaeb1
+def embed_2d(X:np.ndarray, method:str='pca', seed:int=0) -> np.ndarray:
+    "2-D coordinates of the rows of `X` by PCA, or by UMAP (umap-learn, imported only here)."
+    if method == 'pca': return PCA(2, random_state=seed).fit_transform(X)
+    if method != 'umap': raise ValueError(f"method {method!r}: use pca or umap")
+    try: import umap
+    except ImportError: raise ImportError("UMAP needs umap-learn: pip install 'latentlab[umap]'") from None
+    return umap.UMAP(random_state=seed, n_jobs=1).fit_transform(X)
+
+def context_view(store:Store, cond:Condition=GEOMETRY_COND, method:str='pca', n:int=3000, seed:int=0) -> pd.DataFrame:
+    "Up to `n` contexts in 2-D (mean-pooled over L), with their cluster under `cond`, the phone at t-1 and the speaker."
+    frames, labels = clusters(store, cond, seed=seed)
+    take = np.sort(np.random.default_rng(seed).choice(len(frames), min(n, len(frames)), replace=False))
+    f = frames[take]
+    xy = embed_2d(store.windows(f - 1, cond.L).mean(1), method, seed)
+    phones = np.asarray(store.phones[f - 1]).astype(int)
+    names = np.array(store.meta['phones'] + [''])
+    return pd.DataFrame(dict(x=xy[:, 0], y=xy[:, 1], cluster=labels[take].astype(str), phone=names[phones],
+                             speaker=store.index.speaker.to_numpy()[np.searchsorted(store.bounds, f, side='right') - 1]))
+
+def plot_context_view(view:pd.DataFrame, title:str='Contexts') -> go.Figure:
+    "The 2-D contexts coloured by cluster, by phone and by speaker, side by side."
+    fig = make_subplots(1, 3, subplot_titles=('cluster', 'phone', 'speaker'))
+    for j, by in enumerate(('cluster', 'phone', 'speaker'), 1):
+        codes = pd.factorize(view[by])[0]
+        fig.add_trace(go.Scattergl(x=view.x, y=view.y, mode='markers', text=view[by], showlegend=False,
+                                   marker=dict(size=3, color=codes, colorscale='Turbo')), 1, j)
+    return fig.update_layout(title=title, height=360)
+
 # %% ../nbs/06_geometry.ipynb #654cb6ea
 def geometry_report(stores:dict, path, title:str='latentlab report', n_boot:int=1000, progress:bool=False) -> Path:
     "Write the Phase 0 seed table, the geometry numbers and every figure of the named `stores` to one HTML page."
@@ -246,6 +275,7 @@ def geometry_report(stores:dict, path, title:str='latentlab report', n_boot:int=
     seeds = pd.concat({name: seed_table(t) for name, t in tables.items()}, names=['store'])
     figs = [plot_variance_ratio(pd.concat([t.assign(condition=f'{n}: ' + t.condition) for n, t in tables.items()], ignore_index=True))]
     figs += geometry_figures(results)
+    figs += [plot_context_view(context_view(s), f'{name}: contexts by PCA') for name, s in stores.items()]
     html = [f"<h1>{title}</h1>"]
     html += [f"<h3>{name}</h3><pre>{format_summary(store_summary(s))}</pre>" for name, s in stores.items()]
     html += ["<h2>Phase 0: the first experiment's conditions</h2>", seeds.to_html(),

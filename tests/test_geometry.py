@@ -29,7 +29,7 @@ def test_report_and_compare_pages_draw(walks, tmp_path):
                            capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
         page = out.read_text()
-        assert page.count('class="plotly-graph-div"') == 5 and 'intrinsic dimension' in page
+        assert page.count('class="plotly-graph-div"') == 5 + len(stores) and 'intrinsic dimension' in page
         assert page.count(str(rw.path)) >= (cmd == 'compare')
         sys.path.insert(0, str(ROOT/'tools')); import check_docs
         if check_docs.chromium(): assert check_docs.rendered_dom(check_docs.chromium(), out).count('class="main-svg"') >= 10
