@@ -19,12 +19,14 @@ def main():
     a = p.parse_args()
     store = make_store(Path(a.dir)/f'walk-{a.frames}-{a.dim}', a.frames, a.dim)
     t0 = time.perf_counter(); ex = CoarsenessExplorer(store, L=4, coarsener='concat', d=8, K=64)
+    while ex.shown != ex.cond: time.sleep(0.005)
     print(f"{len(store.x):,} frames x {a.dim}: open (reads the contexts) {time.perf_counter() - t0:.2f} s")
     ex.wait()
     for control, value in [('K', 16), ('K', 256), ('target', 'dx_std'), ('coarsener', 'mean'), ('d', 0), ('K', 64),
                            ('coarsener', 'concat'), ('d', 8), ('target', 'dx'), ('L', 8), ('L', 4)]:
         ex.wait()
         t0 = time.perf_counter(); ex.controls[control].value = value
+        while ex.shown != ex.cond and ex._threads[-1].is_alive(): time.sleep(0.005)   # until the new point is shown
         print(f"   {control} = {value!s:8s} {time.perf_counter() - t0:.2f} s   {ex.status.value}")
 
 if __name__ == '__main__': main()

@@ -114,7 +114,7 @@ class CoarsenessExplorer:
         self.status, self.progress = W.HTML(), W.IntProgress(min=0, max=len(self.Ks), description='curve')
         self.fig = go.FigureWidget(make_subplots(1, 2, column_widths=[0.6, 0.4], subplot_titles=('variance ratio', 'contexts (PCA)')))
         self._draw_empty()
-        self.values, self._generation, self._thread = {}, 0, None
+        self.values, self.shown, self._generation, self._threads = {}, None, 0, []
         for c in self.controls.values(): c.observe(lambda change: self.update(), names='value')
         self.update()
 
@@ -133,34 +133,38 @@ class CoarsenessExplorer:
         f.update_layout(height=420, margin=dict(t=40))
 
     def update(self):
-        "Recompute the current point now, and the curve over K in the background (superseding any earlier one)."
+        "Start recomputing for the current controls on a worker thread; any earlier work still running is superseded."
         self._generation += 1
         try: cond = self.cond
         except ProbeError as e: self.status.value = f"<b>{e}</b>"; return
-        self.status.value = f"computing {cond.name} [{cond.target}] ..."
-        t0 = time.perf_counter()
-        try:
-            with reuse_freed_memory(): self.values = dict(self.ed.ratios(cond), K=cond.K)
-        except ProbeError as e: self.status.value = f"<b>{e}</b>"; return
-        self._draw(cond)
-        self.status.value = (f"{cond.name} [{cond.target}]: held-out {self.values['lookup held-out']:.3f} "
-                             f"(random {self.values['random held-out']:.3f}), in {time.perf_counter() - t0:.2f} s")
-        self._thread = threading.Thread(target=self._curve, args=(cond, self._generation), daemon=True)
-        self._thread.start()
+        self.status.value, self.progress.value = f"computing {cond.name} [{cond.target}] ...", 0
+        thread = threading.Thread(target=self._work, args=(cond, self._generation), daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
 
-    def _curve(self, cond:Condition, generation:int):
-        with reuse_freed_memory(): self._fill_curve(cond, generation)
-
-    def _fill_curve(self, cond:Condition, generation:int):
-        for i, K in enumerate(self.Ks):
-            if generation != self._generation: return                       # superseded by a newer move
-            c = Condition(cond.L, cond.coarsener, cond.d, K, cond.target)
-            if self.ed.sample(c.L)[2].sum() >= K:
-                try: self.ed.ratios(c)
-                except ProbeError: pass
-            if generation != self._generation: return
-            self.progress.value = i + 1
+    def _work(self, cond:Condition, generation:int):
+        "The current point, then the curve over K, dropping out as soon as a newer move has come."
+        current = lambda: generation == self._generation
+        with reuse_freed_memory():
+            t0 = time.perf_counter()
+            try: r = self.ed.ratios(cond)
+            except ProbeError as e:
+                if current(): self.status.value = f"<b>{e}</b>"
+                return
+            if not current(): return
+            self.values, self.shown = dict(r, K=cond.K), cond
             self._draw(cond)
+            self.status.value = (f"{cond.name} [{cond.target}]: held-out {r['lookup held-out']:.3f} "
+                                 f"(random {r['random held-out']:.3f}), in {time.perf_counter() - t0:.2f} s")
+            for i, K in enumerate(self.Ks):
+                c = Condition(cond.L, cond.coarsener, cond.d, K, cond.target)
+                if not current(): return
+                if self.ed.sample(c.L)[2].sum() >= K:
+                    try: self.ed.ratios(c)
+                    except ProbeError: pass
+                if not current(): return
+                self.progress.value = i + 1
+                self._draw(cond)
 
     def curve(self, cond:Condition) -> dict:
         "The ratios computed so far, by K, for `cond` with any K."
@@ -185,8 +189,8 @@ class CoarsenessExplorer:
             self.fig.layout.title = f"{cond.name} [{cond.target}]"
 
     def wait(self, timeout:float=300):
-        "Wait for the curve being computed."
-        if self._thread is not None: self._thread.join(timeout)
+        "Wait until the work of every move so far is done (or dropped)."
+        for t in list(self._threads): t.join(timeout)
         return self
 
     def figure(self) -> go.Figure:

@@ -13,16 +13,16 @@ def test_controls_change_the_numbers_and_match_the_probe(walk):
     probe = t[(t.method == 'lookup') & (t.split == 'held-out')].ratio.item()
     assert abs(ex.values['lookup held-out'] - probe) < 0.005 and abs(probe - walk.meta['known_ratio']) < 0.02
     before = dict(ex.values)
-    ex.controls['coarsener'].value = 'last'
+    ex.controls['coarsener'].value = 'last'; ex.wait()
     assert ex.values != before and ex.values['lookup held-out'] > before['lookup held-out'] + 0.3
-    ex.controls['target'].value = 'dx_white'
-    assert ex.cond == Condition(L=2, coarsener='last', d=0, K=4, target='dx_white')
+    ex.controls['target'].value = 'dx_white'; ex.wait()
+    assert ex.shown == ex.cond == Condition(L=2, coarsener='last', d=0, K=4, target='dx_white')
     assert list(ex.fig.data[3].x) == [4, 4]
 
 def test_a_new_move_supersedes_the_curve(walk):
     ex = CoarsenessExplorer(walk, L=3, coarsener='mean', d=4, K=8)
     ex.controls['K'].value = 32; ex.controls['L'].value = 2
     ex.wait()
-    assert ex.values['K'] == 32 and ex.cond.L == 2
+    assert ex.values['K'] == 32 and ex.shown == ex.cond and ex.cond.L == 2
     assert sorted(ex.curve(ex.cond)) == list(CoarsenessExplorer.Ks)       # the curve of the last setting is whole
     assert not np.isnan(ex.values['random held-out'])
