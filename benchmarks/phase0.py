@@ -27,17 +27,22 @@ def make_store(out:Path, frames:int, dim:int) -> Store:
     return switching_walk_store(out, speakers=speakers, utts=max(1, round(frames / speakers / per_utt)), frames=per_utt,
                                 dim=dim, modes=8, drift=0.5, noise=0.05, dtype='float16')
 
-def time_cli(store:Path) -> tuple[float, float, list]:
-    "Wall seconds and peak GiB of `latentlab phase0 STORE --preset seed --json` in a fresh process, and its table."
-    cmd = [str(Path(sys.executable).parent/'latentlab'), 'phase0', str(store), '--preset', 'seed', '--json', '--quiet']
+def timed_run(cmd:list, stdout:str|None=None) -> tuple[float, float]:
+    "Wall seconds and peak GiB of `cmd` in a fresh process (its output to the file `stdout` if given)."
     t0 = time.perf_counter()
     pid = os.fork()
     if pid == 0:
-        fd = os.open(f'{store}.json', os.O_WRONLY | os.O_CREAT | os.O_TRUNC); os.dup2(fd, 1); os.execv(cmd[0], cmd)
+        if stdout: os.dup2(os.open(stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 1)
+        os.execv(cmd[0], cmd)
     _, status, usage = os.wait4(pid, 0)
-    wall = time.perf_counter() - t0
     if status: raise SystemExit(f"{' '.join(cmd)} failed ({status})")
-    return wall, usage.ru_maxrss / 2**20, json.loads(Path(f'{store}.json').read_text())
+    return time.perf_counter() - t0, usage.ru_maxrss / 2**20
+
+def time_cli(store:Path) -> tuple[float, float, list]:
+    "Wall seconds and peak GiB of `latentlab phase0 STORE --preset seed --json` in a fresh process, and its table."
+    cmd = [str(Path(sys.executable).parent/'latentlab'), 'phase0', str(store), '--preset', 'seed', '--json', '--quiet']
+    wall, peak = timed_run(cmd, f'{store}.json')
+    return wall, peak, json.loads(Path(f'{store}.json').read_text())
 
 def plain_pipeline(store:Store, L:int=4) -> tuple[float, dict]:
     "The seed conditions with numpy and scikit-learn only (in-sample ratios): seconds and ratios."

@@ -5,10 +5,10 @@ process and prints its wall time and peak memory. Target on 2 CPU cores: under 2
 
     .venv/bin/python benchmarks/report.py [--frames 1000000] [--dir /tmp/latentlab-bench]
 """
-import argparse, os, sys, time
+import argparse, os, sys
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
-from phase0 import make_store
+from phase0 import make_store, timed_run
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -18,12 +18,7 @@ def main():
     a = p.parse_args()
     store = make_store(Path(a.dir)/f'walk-{a.frames}-{a.dim}', a.frames, a.dim)
     cmd = [str(Path(sys.executable).parent/'latentlab'), 'report', str(store.path), '--out', f'{store.path}.report.html', '--quiet']
-    t0 = time.perf_counter()
-    pid = os.fork()
-    if pid == 0: os.execv(cmd[0], cmd)
-    _, status, usage = os.wait4(pid, 0)
-    if status: raise SystemExit(f"{' '.join(cmd)} failed ({status})")
-    print(f"{os.cpu_count()} cores; latentlab report on {len(store.x):,} frames x {a.dim}: "
-          f"{time.perf_counter() - t0:.1f} s, peak {usage.ru_maxrss / 2**20:.2f} GiB")
+    wall, peak = timed_run(cmd)
+    print(f"{os.cpu_count()} cores; latentlab report on {len(store.x):,} frames x {a.dim}: {wall:.1f} s, peak {peak:.2f} GiB")
 
 if __name__ == '__main__': main()

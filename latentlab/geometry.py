@@ -18,9 +18,10 @@ from .store import Store
 # %% auto #0
 __all__ = ['GEOMETRY_COND', 'sample_steps', 'effective_rank', 'spectrum', 'plot_spectra', 'twonn', 'smoothness',
            'utterance_segments', 'temporal_spectrum', 'high_frequency_share', 'autocorrelation', 'plot_smoothness',
-           'cluster_spreads', 'conditional_concentration', 'plot_concentration', 'mode_bic', 'context_means', 'purity',
-           'label_structure', 'speaker_share', 'plot_bic', 'geometry', 'geometry_table', 'geometry_figures', 'embed_2d',
-           'context_view', 'plot_context_view', 'geometry_report']
+           'cluster_spreads', 'sample_clusters', 'steps_at', 'conditional_concentration', 'plot_concentration',
+           'mode_bic', 'context_means', 'purity', 'label_structure', 'speaker_share', 'plot_bic', 'geometry',
+           'geometry_table', 'geometry_figures', 'embed_2d', 'view_of', 'context_view', 'plot_context_view',
+           'geometry_report']
 
 # %% ../nbs/06_geometry.ipynb #31de206d
 def sample_steps(store:Store, n:int=50_000, seed:int=0) -> dict:
@@ -130,14 +131,24 @@ def cluster_spreads(dx:np.ndarray, labels:np.ndarray, min_size:int=10) -> pd.Dat
                          variance_share=float(ev.clip(0).sum() / total)))
     return pd.DataFrame(rows)
 
-def conditional_concentration(store:Store, cond:Condition=Condition(L=4, coarsener='concat', d=8, K=64), seed:int=0) -> tuple[pd.DataFrame, dict]:
-    "`cluster_spreads` of dx under the probe's clusters of `cond`, and the marginal's spectrum."
+GEOMETRY_COND = Condition(L=4, coarsener='concat', d=8, K=64)
+
+def sample_clusters(store:Store, cond:Condition=GEOMETRY_COND, n:int=200_000, seed:int=0) -> tuple[np.ndarray, np.ndarray]:
+    "Up to `n` random frames the probe clusters under `cond` (sorted), and their clusters."
     frames, labels = clusters(store, cond, seed=seed)
-    x = store.x
-    take = np.sort(np.random.default_rng(seed).choice(len(frames), min(len(frames), 200_000), replace=False))
-    f = frames[take]
-    dx = np.asarray(x[f], np.float32) - np.asarray(x[f - 1], np.float32)
-    return cluster_spreads(dx, labels[take]), spectrum(dx)
+    take = np.sort(np.random.default_rng(seed).choice(len(frames), min(len(frames), n), replace=False))
+    return frames[take], labels[take]
+
+def steps_at(store:Store, frames:np.ndarray) -> np.ndarray:
+    "dx at `frames` (each with an earlier frame in its utterance)."
+    w = store.windows(frames, 2)
+    return w[:, 1] - w[:, 0]
+
+def conditional_concentration(store:Store, cond:Condition=GEOMETRY_COND, seed:int=0) -> tuple[pd.DataFrame, dict]:
+    "`cluster_spreads` of dx under the probe's clusters of `cond`, and the marginal's spectrum."
+    frames, labels = sample_clusters(store, cond, seed=seed)
+    dx = steps_at(store, frames)
+    return cluster_spreads(dx, labels), spectrum(dx)
 
 # %% ../nbs/06_geometry.ipynb #57ddaaa4
 def plot_concentration(spreads:dict, marginals:dict) -> go.Figure:
@@ -190,26 +201,23 @@ def plot_bic(bics:dict) -> go.Figure:
                              xaxis=dict(title='components', type='log'), yaxis_title='BIC − its minimum', height=380)
 
 # %% ../nbs/06_geometry.ipynb #ed7df078
-GEOMETRY_COND = Condition(L=4, coarsener='concat', d=8, K=64)
-
 def geometry(store:Store, cond:Condition=GEOMETRY_COND, n:int=50_000, seed:int=0) -> dict:
     "Every geometry number of `store` (under the probe's clusters of `cond`), and the curves behind them."
     steps = sample_steps(store, n, seed)
     sx, sdx = spectrum(steps['x']), spectrum(steps['dx'])
     segments = utterance_segments(store, min(16, int(np.diff(store.bounds).max())), seed=seed)
     temporal, autocorr = temporal_spectrum(segments, store.frame_rate), autocorrelation(segments)
-    frames, labels = clusters(store, cond, seed=seed)
-    take = np.sort(np.random.default_rng(seed).choice(len(frames), min(len(frames), 200_000), replace=False))
-    f, lab = frames[take], labels[take]
-    dx = store.windows(f, 2); dx = dx[:, 1] - dx[:, 0]
-    spreads = cluster_spreads(dx, lab)
+    f, lab = sample_clusters(store, cond, seed=seed)
+    spreads = cluster_spreads(steps_at(store, f), lab)
     bic = mode_bic(context_means(store, cond.L, 20_000, seed), seed=seed)
     labelled = label_structure(lab, np.asarray(store.phones[f - 1]).astype(np.int64))   # the context's last frame
+    sm = smoothness(steps)
     numbers = {
         'x: participation ratio': sx['participation_ratio'], 'x: entropy rank': sx['entropy_rank'], 'x: components for 90%': sx['n90'],
         'dx: participation ratio': sdx['participation_ratio'], 'dx: entropy rank': sdx['entropy_rank'], 'dx: components for 90%': sdx['n90'],
         'x: intrinsic dimension (TwoNN)': twonn(steps['x'], seed=seed), 'dx: intrinsic dimension (TwoNN)': twonn(steps['dx'], seed=seed),
-        'relative step |dx|/|x|': None, 'step ratio |dx_t|/|dx_t-1|': None, 'step ratio, std of log': None, 'turning cosine': None,
+        'relative step |dx|/|x|': sm['relative_step'], 'step ratio |dx_t|/|dx_t-1|': sm['step_ratio'],
+        'step ratio, std of log': sm['step_ratio_log_std'], 'turning cosine': sm['turning_cosine'],
         'high-frequency share of power': high_frequency_share(temporal, store.frame_rate), 'autocorrelation at lag 1': float(autocorr.r[1]),
         'context clusters': cond.name,
         'dx within clusters: median participation ratio': float(spreads.participation_ratio.median()),
@@ -219,10 +227,8 @@ def geometry(store:Store, cond:Condition=GEOMETRY_COND, n:int=50_000, seed:int=0
         'clusters vs labels: NMI': labelled['nmi'], 'clusters vs labels: purity': labelled['purity'],
         'speaker share of x variance': speaker_share(steps['x'], steps['speaker']),
     }
-    sm = smoothness(steps)
-    numbers.update({'relative step |dx|/|x|': sm['relative_step'], 'step ratio |dx_t|/|dx_t-1|': sm['step_ratio'],
-                    'step ratio, std of log': sm['step_ratio_log_std'], 'turning cosine': sm['turning_cosine']})
-    return dict(numbers=numbers, spectrum_x=sx, spectrum_dx=sdx, temporal=temporal, autocorr=autocorr, spreads=spreads, bic=bic)
+    return dict(numbers=numbers, spectrum_x=sx, spectrum_dx=sdx, temporal=temporal, autocorr=autocorr, spreads=spreads, bic=bic,
+                cond=cond, clustered=(f, lab))
 
 def geometry_table(results:dict) -> pd.DataFrame:
     "The numbers of several named `geometry` results side by side."
@@ -244,16 +250,19 @@ def embed_2d(X:np.ndarray, method:str='pca', seed:int=0) -> np.ndarray:
     except ImportError: raise ImportError("UMAP needs umap-learn: pip install 'latentlab[umap]'") from None
     return umap.UMAP(random_state=seed, n_jobs=1).fit_transform(X)
 
-def context_view(store:Store, cond:Condition=GEOMETRY_COND, method:str='pca', n:int=3000, seed:int=0) -> pd.DataFrame:
-    "Up to `n` contexts in 2-D (mean-pooled over L), with their cluster under `cond`, the phone at t-1 and the speaker."
-    frames, labels = clusters(store, cond, seed=seed)
+def view_of(store:Store, frames:np.ndarray, labels:np.ndarray, L:int, method:str='pca', n:int=3000, seed:int=0) -> pd.DataFrame:
+    "Up to `n` of `frames` with their contexts (mean-pooled over L) in 2-D, their `labels`, the phone at t-1 and the speaker."
     take = np.sort(np.random.default_rng(seed).choice(len(frames), min(n, len(frames)), replace=False))
     f = frames[take]
-    xy = embed_2d(store.windows(f - 1, cond.L).mean(1), method, seed)
+    xy = embed_2d(store.windows(f - 1, L).mean(1), method, seed)
     phones = np.asarray(store.phones[f - 1]).astype(int)
     names = np.array(store.meta['phones'] + [''])
     return pd.DataFrame(dict(x=xy[:, 0], y=xy[:, 1], cluster=labels[take].astype(str), phone=names[phones],
                              speaker=store.index.speaker.to_numpy()[np.searchsorted(store.bounds, f, side='right') - 1]))
+
+def context_view(store:Store, cond:Condition=GEOMETRY_COND, method:str='pca', n:int=3000, seed:int=0) -> pd.DataFrame:
+    "Up to `n` contexts in 2-D (mean-pooled over L), with their cluster under `cond`, the phone at t-1 and the speaker."
+    return view_of(store, *clusters(store, cond, seed=seed), cond.L, method, n, seed)
 
 def plot_context_view(view:pd.DataFrame, title:str='Contexts') -> go.Figure:
     "The 2-D contexts coloured by cluster, by phone and by speaker, side by side."
@@ -275,7 +284,8 @@ def geometry_report(stores:dict, path, title:str='latentlab report', n_boot:int=
     seeds = pd.concat({name: seed_table(t) for name, t in tables.items()}, names=['store'])
     figs = [plot_variance_ratio(pd.concat([t.assign(condition=f'{n}: ' + t.condition) for n, t in tables.items()], ignore_index=True))]
     figs += geometry_figures(results)
-    figs += [plot_context_view(context_view(s), f'{name}: contexts by PCA') for name, s in stores.items()]
+    figs += [plot_context_view(view_of(s, *results[name]['clustered'], results[name]['cond'].L), f'{name}: contexts by PCA')
+             for name, s in stores.items()]                            # the clusters `geometry` found, not found again
     html = [f"<h1>{title}</h1>"]
     html += [f"<h3>{name}</h3><pre>{format_summary(store_summary(s))}</pre>" for name, s in stores.items()]
     html += ["<h2>Phase 0: the first experiment's conditions</h2>", seeds.to_html(),

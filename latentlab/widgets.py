@@ -13,7 +13,8 @@ from plotly.subplots import make_subplots
 from sklearn.decomposition import PCA
 from functools import cached_property
 from .probe import (COARSENERS, TARGETS, ClusterSums, Condition, ProbeError, Quantizer, TargetScale, coarsen,
-                             fit_kmeans, frames_per_utt, group_errors, probe_frames, raw_target, reuse_freed_memory)
+                             fit_kmeans, frames_per_utt, group_errors, permute_within, probe_frames, raw_target,
+                             reuse_freed_memory)
 from .store import Store
 
 # %% auto #0
@@ -33,7 +34,7 @@ class ExplorerData:
     "Cached contexts, features, targets and ratios of a sample of a store's utterances."
     def __init__(self, store:Store, max_frames:int=200_000, seed:int=0):
         self.store, self.max_frames, self.seed = store, max_frames, seed
-        self.features, self.targets, self.clusters, self.results = LRU(8), LRU(8), LRU(32), {}
+        self.features, self.views, self.targets, self.clusters, self.results = LRU(8), LRU(8), LRU(8), LRU(32), {}
         self.lock = threading.RLock()                  # the widget's background thread shares these caches
 
     @cached_property
@@ -63,6 +64,14 @@ class ExplorerData:
             return Quantizer(Condition(L, coarsener, d, 2), None, pca).features(X, idx)
         with self.lock: return self.features.get_or((L, coarsener, d), make)
 
+    def view(self, L:int, coarsener:str, d:int, n:int=3000) -> tuple[np.ndarray, np.ndarray]:
+        "Up to `n` of the coarse contexts (which ones, and where) in their first two principal components."
+        def make():
+            f = self.coarse(L, coarsener, d)
+            take = np.random.default_rng(self.seed).choice(len(f), min(len(f), n), replace=False)
+            return take, PCA(2).fit_transform(f[take]) if f.shape[1] > 2 else np.c_[f[take], np.zeros(len(take))][:, :2]
+        with self.lock: return self.views.get_or((L, coarsener, d), make)
+
     def target(self, L:int, target:str) -> np.ndarray:
         def make():
             X, idx, train = self.sample(L)
@@ -85,10 +94,7 @@ class ExplorerData:
 
     def _ratios(self, cond:Condition) -> dict:
         lab, y, train = self.labels(cond), self.target(cond.L, cond.target), self.sample(cond.L)[2]
-        rand = lab.copy()
-        rng = np.random.default_rng(self.seed)
-        for m in (train, ~train): rand[m] = rng.permutation(lab[m])
-        out = {}
+        rand, out = permute_within(lab, train, np.random.default_rng(self.seed)), {}
         for name, l in (('lookup', lab), ('random', rand)):
             s = ClusterSums.zeros(2, cond.K, y.shape[1])
             s.add(y, np.einsum('nd,nd->n', y, y).astype(np.float64), (~train).astype(np.int64), l)
@@ -181,9 +187,7 @@ class CoarsenessExplorer:
             held.x, held.y = Ks, [r['lookup held-out'] for _, r in pts]
             now = self.ed.results.get(cond)
             if now: cur.x, cur.y = [cond.K, cond.K], [now['lookup in-sample'], now['lookup held-out']]
-            f = self.ed.coarse(cond.L, cond.coarsener, cond.d)
-            take = np.random.default_rng(0).choice(len(f), min(len(f), 3000), replace=False)
-            xy = PCA(2).fit_transform(f[take]) if f.shape[1] > 2 else np.c_[f[take], np.zeros(len(take))][:, :2]
+            take, xy = self.ed.view(cond.L, cond.coarsener, cond.d)
             scatter.x, scatter.y = xy[:, 0], xy[:, 1]
             scatter.marker.color = self.ed.labels(cond)[take] if cond in self.ed.results else None
             self.fig.layout.title = f"{cond.name} [{cond.target}]"
