@@ -8,6 +8,7 @@ Docs: https://latentlab.github.io/latentlab/widgets.html.md"""
 from __future__ import annotations
 import threading, time
 from collections import OrderedDict
+from dataclasses import replace
 import faiss, numpy as np, plotly.graph_objects as go, ipywidgets as W
 from plotly.subplots import make_subplots
 from sklearn.decomposition import PCA
@@ -15,10 +16,11 @@ from functools import cached_property
 from .probe import (COARSENERS, TARGETS, ClusterSums, Condition, ProbeError, Quantizer, TargetScale, coarsen,
                              fit_kmeans, frames_per_utt, group_errors, permute_within, probe_frames, raw_target,
                              reuse_freed_memory)
+from .geometry import embed_2d
 from .store import Store
 
 # %% auto #0
-__all__ = ['LRU', 'ExplorerData', 'CoarsenessExplorer']
+__all__ = ['LRU', 'Superseded', 'no_step', 'scaled_sums', 'stepwise_kmeans', 'ExplorerData', 'CoarsenessExplorer']
 
 # %% ../nbs/07_widgets.ipynb #a192366b
 class LRU(OrderedDict):
@@ -30,12 +32,41 @@ class LRU(OrderedDict):
         while len(self) > self.size: self.popitem(last=False)
         return value
 
+class Superseded(Exception): "A newer move came while this one was computing."
+
+def no_step(what:str, fraction:float): pass
+
+# %% ../nbs/07_widgets.ipynb #51aca6f1
+def scaled_sums(s:ClusterSums, second:np.ndarray, scale:TargetScale) -> ClusterSums:
+    "Sums of the scaled target from those of the raw one; `second`: Σ r rᵀ per group (G, D, D), or its diagonal (G, D)."
+    if scale.scale is None: return s
+    if scale.scale.ndim == 1:
+        S, q = s.S / scale.scale, (second / scale.scale.astype(np.float64)**2).sum(1)
+    else:
+        W = scale.scale.astype(np.float64)
+        S, q = s.S @ W, np.einsum('gij,ik,jk->g', second, W, W)
+    Q = np.zeros_like(s.Q); Q[:, 0] = q           # group_errors needs only each group's total
+    return ClusterSums(s.n, S, Q)
+
+# %% ../nbs/07_widgets.ipynb #9fc3cd90
+def stepwise_kmeans(f:np.ndarray, K:int, seed:int=0, niter:int=20, step=no_step) -> np.ndarray:
+    "`fit_kmeans` on all of `f`, one Lloyd step at a time, calling `step` between steps."
+    step('k-means', 0)
+    c = fit_kmeans(f, K, seed, niter=1, per_centroid=-(-len(f) // K))
+    for i in range(1, niter):
+        step('k-means', i / niter)
+        km = faiss.Kmeans(f.shape[1], K, niter=1, seed=seed, min_points_per_centroid=1, max_points_per_centroid=len(f))
+        km.train(f, init_centroids=c); c = km.centroids.copy()
+    return c
+
+# %% ../nbs/07_widgets.ipynb #e31f2415
 class ExplorerData:
-    "Cached contexts, features, targets and ratios of a sample of a store's utterances."
-    def __init__(self, store:Store, max_frames:int=200_000, seed:int=0):
-        self.store, self.max_frames, self.seed = store, max_frames, seed
-        self.features, self.views, self.targets, self.clusters, self.results = LRU(8), LRU(8), LRU(8), LRU(32), {}
-        self.lock = threading.RLock()                  # the widget's background thread shares these caches
+    "Cached projections, clusters and cluster sums of a sample of a store's utterances."
+    def __init__(self, store:Store, max_frames:int=200_000, seed:int=0, per_centroid:int=32, chunk:int=16_384):
+        self.store, self.max_frames, self.seed, self.per_centroid, self.chunk = store, max_frames, seed, per_centroid, chunk
+        self.projections, self.features, self.clusters, self.views = LRU(32), LRU(8), LRU(64), LRU(16)
+        self.sums, self.moments, self.scales, self.results = LRU(32), LRU(8), LRU(16), {}
+        self.lock = threading.RLock()                  # the widget's worker threads share these caches
 
     @cached_property
     def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -53,75 +84,131 @@ class ExplorerData:
         if not train.any(): raise ProbeError(f"{self.store.path}: no training utterance is longer than L={L} frames")
         return X, idx, train
 
-    def coarse(self, L:int, coarsener:str, d:int) -> np.ndarray:
-        "Coarse contexts (projected by PCA fitted on training frames when d > 0)."
+    def chunks(self, L:int, what:str, step=no_step):
+        "The sample at L in pieces: (rows, positions of the probed frames in them, which probed frames), calling `step` before each."
+        X, idx, _ = self.sample(L)
+        for i in range(0, len(idx), self.chunk):
+            step(what, i / len(idx))
+            sub = idx[i:i + self.chunk]
+            yield X[sub[0] - L:sub[-1] + 1], sub - (sub[0] - L), slice(i, i + len(sub))
+
+    def projection(self, L:int, coarsener:str, d:int) -> Quantizer:
+        "The coarsener at L, then PCA(d) fitted on 5,000 training contexts (when d > 0)."
         def make():
+            if not d: return Quantizer(Condition(L, coarsener), None)
             X, idx, train = self.sample(L)
-            if not d: return np.ascontiguousarray(coarsen(X, idx, L, coarsener), dtype=np.float32)
-            fit = coarsen(X, np.random.default_rng(self.seed).permutation(idx[train])[:20_000], L, coarsener)
+            fit = coarsen(X, np.random.default_rng(self.seed).permutation(idx[train])[:5_000], L, coarsener)
             if d >= fit.shape[1]: raise ProbeError(f"PCA d={d} must be smaller than the {fit.shape[1]} dims of the {coarsener} context")
-            pca = PCA(d, random_state=self.seed).fit(fit)               # projected frame by frame: no L·D-wide rows
-            return Quantizer(Condition(L, coarsener, d, 2), None, pca).features(X, idx)
+            return Quantizer(Condition(L, coarsener, d), None, PCA(d, svd_solver='randomized', iterated_power=4, random_state=self.seed).fit(fit))
+        with self.lock: return self.projections.get_or((L, coarsener, d), make)
+
+    def coarse(self, L:int, coarsener:str, d:int, step=no_step) -> np.ndarray|None:
+        "All the projected contexts when d > 0 (small enough to keep); None without PCA (computed chunk by chunk when needed)."
+        if not d: return None
+        def make():
+            q = self.projection(L, coarsener, d)
+            return np.concatenate([q.features(Xc, pos) for Xc, pos, _ in self.chunks(L, 'projecting', step)])
         with self.lock: return self.features.get_or((L, coarsener, d), make)
 
-    def view(self, L:int, coarsener:str, d:int, n:int=3000) -> tuple[np.ndarray, np.ndarray]:
-        "Up to `n` of the coarse contexts (which ones, and where) in their first two principal components."
-        def make():
-            f = self.coarse(L, coarsener, d)
-            take = np.random.default_rng(self.seed).choice(len(f), min(len(f), n), replace=False)
-            return take, PCA(2).fit_transform(f[take]) if f.shape[1] > 2 else np.c_[f[take], np.zeros(len(take))][:, :2]
-        with self.lock: return self.views.get_or((L, coarsener, d), make)
+    def contexts(self, L:int, coarsener:str, d:int, which:np.ndarray) -> np.ndarray:
+        "The (projected) contexts of the probed frames `which`."
+        f = self.coarse(L, coarsener, d)
+        if f is not None: return f[which]
+        X, idx, _ = self.sample(L)
+        return self.projection(L, coarsener, d).features(X, idx[which])
 
-    def target(self, L:int, target:str) -> np.ndarray:
+    def labels(self, cond:Condition, step=no_step) -> np.ndarray:
+        "The cluster of each sampled frame under `cond` (k-means fitted on `per_centroid`·K training contexts)."
+        def make():
+            X, idx, train = self.sample(cond.L)
+            if train.sum() < cond.K: raise ProbeError(f"K={cond.K} needs at least {cond.K} training contexts; the sample has {train.sum()}")
+            fit = np.random.default_rng(self.seed).permutation(np.flatnonzero(train))[:self.per_centroid * cond.K]
+            c = stepwise_kmeans(self.contexts(cond.L, cond.coarsener, cond.d, fit), cond.K, self.seed, step=step)
+            index = faiss.IndexFlatL2(c.shape[1]); index.add(c)
+            f = self.coarse(cond.L, cond.coarsener, cond.d, step)
+            if f is not None: return index.search(f, 1)[1][:, 0].astype(np.int32)
+            q, out = self.projection(cond.L, cond.coarsener, cond.d), np.empty(len(idx), np.int32)
+            for Xc, pos, s in self.chunks(cond.L, 'assigning', step): out[s] = index.search(q.features(Xc, pos), 1)[1][:, 0]
+            return out
+        with self.lock: return self.clusters.get_or((cond.L, cond.coarsener, cond.d, cond.K), make)
+
+    def raw_sums(self, cond:Condition, step=no_step) -> tuple[ClusterSums, ClusterSums]:
+        "Sums by (split, cluster) of the unscaled target of `cond`, for its clusters and for random ones of the same sizes."
+        kind = 'dx' if cond.target.startswith('dx') else 'x'
+        def make():
+            lab, train = self.labels(cond, step), self.sample(cond.L)[2]
+            rand, held = permute_within(lab, train, np.random.default_rng(self.seed)), (~train).astype(np.int64)
+            sums = [ClusterSums.zeros(2, cond.K, self.store.dim) for _ in range(2)]
+            for Xc, pos, s in self.chunks(cond.L, 'summing', step):
+                y = raw_target(Xc, pos, kind)
+                sq = np.einsum('nd,nd->n', y, y).astype(np.float64)
+                for sm, l in zip(sums, (lab, rand)): sm.add(y, sq, held[s], l[s])
+            return sums
+        with self.lock: return self.sums.get_or((cond.L, cond.coarsener, cond.d, cond.K, kind), make)
+
+    def scale(self, L:int, target:str) -> TargetScale:
+        "The target's scaling, fitted on the first 20,000 training frames of the sample."
         def make():
             X, idx, train = self.sample(L)
-            y = raw_target(X, idx, target)
-            return np.ascontiguousarray(TargetScale.fit(y[train][:50_000], target)(y), dtype=np.float32)
-        with self.lock: return self.targets.get_or((L, target), make)
+            return TargetScale.fit(raw_target(X, idx[train][:20_000], target), target)
+        with self.lock: return self.scales.get_or((L, target), make)
 
-    def labels(self, cond:Condition) -> np.ndarray:
-        "The cluster of each sampled frame under `cond` (k-means fitted on training frames)."
+    def second_moments(self, L:int, target:str, step=no_step) -> np.ndarray:
+        "Σ r rᵀ of the raw target over each split (2, D, D), or its diagonal (2, D) when that is all `target` needs."
+        full, kind = target.endswith('_white'), ('dx' if target.startswith('dx') else 'x')
+        moment = (lambda y: (y.T @ y).astype(np.float64)) if full else (lambda y: np.einsum('nd,nd->d', y, y, dtype=np.float64))
         def make():
-            f, train = self.coarse(cond.L, cond.coarsener, cond.d), self.sample(cond.L)[2]
-            if train.sum() < cond.K: raise ProbeError(f"K={cond.K} needs at least {cond.K} training contexts; the sample has {train.sum()}")
-            index = faiss.IndexFlatL2(f.shape[1]); index.add(fit_kmeans(f[train], cond.K, self.seed, per_centroid=64))
-            return index.search(f, 1)[1][:, 0].astype(np.int32)
-        with self.lock: return self.clusters.get_or(cond, make)
+            held, every, out = ~self.sample(L)[2], 0, 0
+            for Xc, pos, s in self.chunks(L, 'moments', step):
+                y = raw_target(Xc, pos, kind)
+                every, out = every + moment(y), out + moment(y[held[s]])
+            return np.stack([every - out, out]).astype(np.float64)
+        with self.lock: return self.moments.get_or((L, kind, full), make)
 
-    def ratios(self, cond:Condition) -> dict:
+    def ratios(self, cond:Condition, step=no_step) -> dict:
         "In-sample and held-out ratios of `cond` and of random clusters of the same sizes (cached)."
-        with self.lock: return self.results[cond] if cond in self.results else self._ratios(cond)
+        with self.lock:
+            if cond not in self.results: step('starting', 0); self.results[cond] = self._ratios(cond, step)
+            return self.results[cond]
 
-    def _ratios(self, cond:Condition) -> dict:
-        lab, y, train = self.labels(cond), self.target(cond.L, cond.target), self.sample(cond.L)[2]
-        rand, out = permute_within(lab, train, np.random.default_rng(self.seed)), {}
-        for name, l in (('lookup', lab), ('random', rand)):
-            s = ClusterSums.zeros(2, cond.K, y.shape[1])
-            s.add(y, np.einsum('nd,nd->n', y, y).astype(np.float64), (~train).astype(np.int64), l)
-            sse, sst = group_errors(s, np.array([True, False]))
+    def _ratios(self, cond:Condition, step) -> dict:
+        sums, scale, out = self.raw_sums(cond, step), self.scale(cond.L, cond.target), {}
+        second = self.second_moments(cond.L, cond.target, step) if scale.scale is not None else None
+        held_out = (~self.sample(cond.L)[2]).any()
+        for name, s in zip(('lookup', 'random'), sums):
+            sse, sst = group_errors(scaled_sums(s, second, scale), np.array([True, False]))
             out[f'{name} in-sample'] = float(sse[0] / sst[0])
-            out[f'{name} held-out'] = float(sse[1] / sst[1]) if (~train).any() else np.nan
-        self.results[cond] = out
+            out[f'{name} held-out'] = float(sse[1] / sst[1]) if held_out else np.nan
         return out
 
-# %% ../nbs/07_widgets.ipynb #9fc3cd90
+    def view(self, L:int, coarsener:str, d:int, method:str='pca', n:int=3000) -> tuple[np.ndarray, np.ndarray]:
+        "Up to `n` of the coarse contexts (which ones, and where) in 2-D, by PCA or UMAP."
+        def make():
+            N = len(self.sample(L)[1])
+            take = np.sort(np.random.default_rng(self.seed).choice(N, min(N, n), replace=False))
+            f = self.contexts(L, coarsener, d, take)
+            return take, embed_2d(f, method, self.seed) if f.shape[1] > 2 else np.c_[f, np.zeros(len(f))][:, :2]
+        with self.lock: return self.views.get_or((L, coarsener, d, method), make)
+
+# %% ../nbs/07_widgets.ipynb #f0fa1252
 class CoarsenessExplorer:
-    "Controls for L, coarsener, d, K and target, and a live figure of the variance ratio they give."
+    "Controls for L, coarsener, d, K, target and view, and a live figure of the variance ratio they give."
     Ks = (2, 4, 8, 16, 32, 64, 128, 256)
 
     def __init__(self, store:Store, max_frames:int=200_000, seed:int=0, L:int=4, coarsener:str='mean', d:int=8,
-                 K:int=64, target:str='dx'):
+                 K:int=64, target:str='dx', view:str='pca'):
         self.ed = ExplorerData(store, max_frames, seed)
         self.controls = dict(L=W.IntSlider(L, 1, 16, description='L'),
                              coarsener=W.Dropdown(options=COARSENERS, value=coarsener, description='coarsener'),
                              d=W.Dropdown(options=[0, 2, 4, 8, 16, 32], value=d, description='PCA d'),
                              K=W.SelectionSlider(options=self.Ks, value=K, description='K'),
                              target=W.Dropdown(options=TARGETS, value=target, description='target'))
-        self.status, self.progress = W.HTML(), W.IntProgress(min=0, max=len(self.Ks), description='curve')
-        self.fig = go.FigureWidget(make_subplots(1, 2, column_widths=[0.6, 0.4], subplot_titles=('variance ratio', 'contexts (PCA)')))
+        self.view = W.ToggleButtons(options=['pca', 'umap'], value=view, description='view')
+        self.status, self.progress = W.HTML(), W.FloatProgress(min=0, max=1)
+        self.fig = go.FigureWidget(make_subplots(1, 2, column_widths=[0.6, 0.4], subplot_titles=('variance ratio', 'contexts')))
         self._draw_empty()
         self.values, self.shown, self._generation, self._threads = {}, None, 0, []
-        for c in self.controls.values(): c.observe(lambda change: self.update(), names='value')
+        for c in [*self.controls.values(), self.view]: c.observe(lambda change: self.update(), names='value')
         self.update()
 
     @property
@@ -143,43 +230,61 @@ class CoarsenessExplorer:
         self._generation += 1
         try: cond = self.cond
         except ProbeError as e: self.status.value = f"<b>{e}</b>"; return
-        self.status.value, self.progress.value = f"computing {cond.name} [{cond.target}] ...", 0
-        thread = threading.Thread(target=self._work, args=(cond, self._generation), daemon=True)
+        self.status.value = f"computing {cond.name} [{cond.target}] ..."
+        thread = threading.Thread(target=self._work, args=(cond, self.view.value, self._generation), daemon=True)
         self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
 
-    def _work(self, cond:Condition, generation:int):
-        "The current point, then the curve over K, dropping out as soon as a newer move has come."
-        current = lambda: generation == self._generation
-        with reuse_freed_memory():
-            t0 = time.perf_counter()
-            try: r = self.ed.ratios(cond)
-            except ProbeError as e:
-                if current(): self.status.value = f"<b>{e}</b>"
-                return
-            if not current(): return
-            self.values, self.shown = dict(r, K=cond.K), cond
-            self._draw(cond)
-            self.status.value = (f"{cond.name} [{cond.target}]: held-out {r['lookup held-out']:.3f} "
-                                 f"(random {r['random held-out']:.3f}), in {time.perf_counter() - t0:.2f} s")
-            for i, K in enumerate(self.Ks):
-                c = Condition(cond.L, cond.coarsener, cond.d, K, cond.target)
-                if not current(): return
-                if self.ed.sample(c.L)[2].sum() >= K:
-                    try: self.ed.ratios(c)
+    def _stepper(self, generation:int):
+        "A `step` callback that shows progress, and stops the work once a newer move has come."
+        def step(what:str, fraction:float):
+            if generation != self._generation: raise Superseded
+            self.progress.description, self.progress.value = what, fraction
+        return step
+
+    def neighbours(self, cond:Condition) -> list[Condition]:
+        "The settings one move away that the worker computes ahead: every other target, then L ± 1."
+        out = [replace(cond, target=t) for t in TARGETS if t != cond.target]
+        for L in (cond.L + 1, cond.L - 1):
+            try: out.append(replace(cond, L=L)) if 1 <= L <= self.controls['L'].max else None
+            except ProbeError: pass
+        return out
+
+    def _work(self, cond:Condition, method:str, generation:int):
+        "The current point, its view, the rest of its curve over K, then its neighbours, until a newer move comes."
+        step, t0 = self._stepper(generation), time.perf_counter()
+        try:
+            with reuse_freed_memory():
+                r = self.ed.ratios(cond, step)
+                step('shown', 1)
+                self.values, self.shown = dict(r, K=cond.K), cond
+                self._draw(cond, method)
+                self.status.value = (f"{cond.name} [{cond.target}]: held-out {r['lookup held-out']:.3f} "
+                                     f"(random {r['random held-out']:.3f}), in {time.perf_counter() - t0:.2f} s")
+                step(f'{method} view', 0); self.ed.view(cond.L, cond.coarsener, cond.d, method); self._draw(cond, method)
+                for i, K in enumerate(self.Ks):
+                    step('curve', i / len(self.Ks))
+                    if self.ed.sample(cond.L)[2].sum() >= K: self.ed.ratios(replace(cond, K=K), step)
+                    self._draw(cond, method)
+                ahead = self.neighbours(cond)
+                for i, c in enumerate(ahead):
+                    step('ahead', i / len(ahead))
+                    try: self.ed.ratios(c, step)
                     except ProbeError: pass
-                if not current(): return
-                self.progress.value = i + 1
-                self._draw(cond)
+                step('done', 1)
+        except Superseded: pass
+        except Exception as e:
+            if generation == self._generation: self.status.value = f"<b>{e}</b>"
+            if not isinstance(e, (ProbeError, ImportError)): raise
 
     def curve(self, cond:Condition) -> dict:
         "The ratios computed so far, by K, for `cond` with any K."
         same = lambda c: (c.L, c.coarsener, c.d, c.target) == (cond.L, cond.coarsener, cond.d, cond.target)
         return {c.K: r for c, r in list(self.ed.results.items()) if same(c)}
 
-    def _draw(self, cond:Condition):
+    def _draw(self, cond:Condition, method:str):
         pts = sorted(self.curve(cond).items())
-        Ks = [K for K, _ in pts]
+        Ks, view = [K for K, _ in pts], (cond.L, cond.coarsener, cond.d, method)
         with self.fig.batch_update():
             band, ins, held, cur, scatter = self.fig.data
             band.x, band.y = Ks + Ks[::-1], [r['random in-sample'] for _, r in pts] + [r['random held-out'] for _, r in pts][::-1]
@@ -187,9 +292,11 @@ class CoarsenessExplorer:
             held.x, held.y = Ks, [r['lookup held-out'] for _, r in pts]
             now = self.ed.results.get(cond)
             if now: cur.x, cur.y = [cond.K, cond.K], [now['lookup in-sample'], now['lookup held-out']]
-            take, xy = self.ed.view(cond.L, cond.coarsener, cond.d)
-            scatter.x, scatter.y = xy[:, 0], xy[:, 1]
-            scatter.marker.color = self.ed.labels(cond)[take] if cond in self.ed.results else None
+            if view in self.ed.views:
+                take, xy = self.ed.views[view]
+                scatter.x, scatter.y = xy[:, 0], xy[:, 1]
+                scatter.marker.color = self.ed.labels(cond)[take] if now else None
+                self.fig.layout.annotations[1].text = f"contexts ({method.upper()})"
             self.fig.layout.title = f"{cond.name} [{cond.target}]"
 
     def wait(self, timeout:float=300):
@@ -203,4 +310,4 @@ class CoarsenessExplorer:
 
     def _ipython_display_(self):
         from IPython.display import display
-        display(W.HBox([W.VBox(list(self.controls.values()) + [self.progress, self.status]), self.fig]))
+        display(W.HBox([W.VBox(list(self.controls.values()) + [self.view, self.progress, self.status]), self.fig]))

@@ -15,7 +15,9 @@ def test_controls_change_the_numbers_and_match_the_probe(walk):
     before = dict(ex.values)
     ex.controls['coarsener'].value = 'last'; ex.wait()
     assert ex.values != before and ex.values['lookup held-out'] > before['lookup held-out'] + 0.3
+    labels = ex.ed.clusters[(2, 'last', 0, 4)]
     ex.controls['target'].value = 'dx_white'; ex.wait()
+    assert ex.ed.clusters[(2, 'last', 0, 4)] is labels                   # a move of the target keeps the clusters
     assert ex.shown == ex.cond == Condition(L=2, coarsener='last', d=0, K=4, target='dx_white')
     assert list(ex.fig.data[3].x) == [4, 4]
 
