@@ -223,7 +223,7 @@ class CoarsenessExplorer:
         f.add_scatter(x=[], y=[], mode='markers', marker=dict(size=4, colorscale='Turbo'), name='contexts', showlegend=False, row=1, col=2)
         f.add_hline(y=0.6, line=dict(color='crimson', width=1), row=1, col=1)
         f.update_xaxes(type='log', title='K', row=1, col=1)
-        f.update_layout(height=420, margin=dict(t=40))
+        f.update_layout(height=440, margin=dict(t=80))
 
     def update(self):
         "Start recomputing for the current controls on a worker thread; any earlier work still running is superseded."
