@@ -262,5 +262,6 @@ d = { 'settings': { 'branch': 'main',
                                    'latentlab.widgets.LRU.get_or': ('widgets.html#lru.get_or', 'latentlab/widgets.py'),
                                    'latentlab.widgets.Superseded': ('widgets.html#superseded', 'latentlab/widgets.py'),
                                    'latentlab.widgets.no_step': ('widgets.html#no_step', 'latentlab/widgets.py'),
+                                   'latentlab.widgets.raw_kind': ('widgets.html#raw_kind', 'latentlab/widgets.py'),
                                    'latentlab.widgets.scaled_sums': ('widgets.html#scaled_sums', 'latentlab/widgets.py'),
                                    'latentlab.widgets.stepwise_kmeans': ('widgets.html#stepwise_kmeans', 'latentlab/widgets.py')}}}

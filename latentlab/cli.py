@@ -8,10 +8,10 @@ Docs: https://latentlab.github.io/latentlab/cli.html.md"""
 from __future__ import annotations
 import argparse, json, shutil, sys
 from dataclasses import replace
+from pathlib import Path
 from .audio import AudioError
 from .corpora import load_corpus, parse_spec
 from .encoders import WeightsError, load_encoder
-from pathlib import Path
 from .geometry import geometry_report
 from .probe import PRESETS, ProbeError, parse_grid, phase0_report, seed_table, variance_ratio
 from .store import StoreError, atomic_write, extract, format_summary, store_summary

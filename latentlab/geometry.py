@@ -7,13 +7,14 @@ Docs: https://latentlab.github.io/latentlab/geometry.html.md"""
 # %% ../nbs/06_geometry.ipynb #67c0ba23
 from __future__ import annotations
 from pathlib import Path
-import numpy as np, pandas as pd, plotly.graph_objects as go, faiss
+import numpy as np, pandas as pd, plotly.graph_objects as go, plotly.io as pio, faiss
+from plotly.colors import DEFAULT_PLOTLY_COLORS
 from plotly.subplots import make_subplots
 from sklearn.decomposition import PCA
 from sklearn.metrics import normalized_mutual_info_score
 from sklearn.mixture import GaussianMixture
-from .probe import Condition, clusters, probe_frames
-from .store import Store
+from .probe import SEED, Condition, clusters, plot_variance_ratio, probe_frames, seed_table, variance_ratio
+from .store import Store, atomic_write, format_summary, store_summary
 
 # %% auto #0
 __all__ = ['GEOMETRY_COND', 'sample_steps', 'effective_rank', 'spectrum', 'plot_spectra', 'twonn', 'smoothness',
@@ -111,7 +112,7 @@ def plot_smoothness(spectra:dict, autocorrs:dict, frame_rate:float|None=None) ->
     "Temporal power spectra and autocorrelations, one curve per named store."
     fig = make_subplots(1, 2, subplot_titles=('temporal power spectrum (mean over dims)', 'autocorrelation'))
     for i, name in enumerate(spectra):
-        c = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd'][i % 5]
+        c = DEFAULT_PLOTLY_COLORS[i % len(DEFAULT_PLOTLY_COLORS)]
         fig.add_trace(go.Scatter(x=spectra[name].freq_hz, y=spectra[name].power, name=name, line=dict(color=c)), 1, 1)
         fig.add_trace(go.Scatter(x=autocorrs[name].lag, y=autocorrs[name].r, name=name, line=dict(color=c), showlegend=False), 1, 2)
     fig.update_yaxes(type='log', title='share of power', row=1, col=1)
@@ -155,7 +156,7 @@ def plot_concentration(spreads:dict, marginals:dict) -> go.Figure:
     "Distribution over clusters of the participation ratio of dx within them, against the marginal's."
     fig = go.Figure()
     for i, (name, c) in enumerate(spreads.items()):
-        colour = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd'][i % 5]
+        colour = DEFAULT_PLOTLY_COLORS[i % len(DEFAULT_PLOTLY_COLORS)]
         fig.add_trace(go.Histogram(x=c.participation_ratio, name=f"{name}: within clusters", opacity=0.6, marker_color=colour))
         fig.add_vline(x=marginals[name]['participation_ratio'], line=dict(color=colour, dash='dash'),
                       annotation_text=f"{name}: marginal")
@@ -276,9 +277,6 @@ def plot_context_view(view:pd.DataFrame, title:str='Contexts') -> go.Figure:
 # %% ../nbs/06_geometry.ipynb #654cb6ea
 def geometry_report(stores:dict, path, title:str='latentlab report', n_boot:int=1000, progress:bool=False) -> Path:
     "Write the Phase 0 seed table, the geometry numbers and every figure of the named `stores` to one HTML page."
-    import plotly.io as pio
-    from latentlab.probe import SEED, plot_variance_ratio, seed_table, variance_ratio
-    from latentlab.store import atomic_write, format_summary, store_summary
     tables = {name: variance_ratio(s, SEED, n_boot=n_boot, progress=progress) for name, s in stores.items()}
     results = {name: geometry(s) for name, s in stores.items()}
     seeds = pd.concat({name: seed_table(t) for name, t in tables.items()}, names=['store'])

@@ -20,7 +20,7 @@ from .geometry import embed_2d
 from .store import Store
 
 # %% auto #0
-__all__ = ['LRU', 'Superseded', 'no_step', 'scaled_sums', 'stepwise_kmeans', 'ExplorerData', 'CoarsenessExplorer']
+__all__ = ['LRU', 'Superseded', 'no_step', 'raw_kind', 'scaled_sums', 'stepwise_kmeans', 'ExplorerData', 'CoarsenessExplorer']
 
 # %% ../nbs/07_widgets.ipynb #a192366b
 class LRU(OrderedDict):
@@ -35,6 +35,8 @@ class LRU(OrderedDict):
 class Superseded(Exception): "A newer move came while this one was computing."
 
 def no_step(what:str, fraction:float): pass
+
+def raw_kind(target:str) -> str: return 'dx' if target.startswith('dx') else 'x'
 
 # %% ../nbs/07_widgets.ipynb #51aca6f1
 def scaled_sums(s:ClusterSums, second:np.ndarray, scale:TargetScale) -> ClusterSums:
@@ -134,7 +136,7 @@ class ExplorerData:
 
     def raw_sums(self, cond:Condition, step=no_step) -> tuple[ClusterSums, ClusterSums]:
         "Sums by (split, cluster) of the unscaled target of `cond`, for its clusters and for random ones of the same sizes."
-        kind = 'dx' if cond.target.startswith('dx') else 'x'
+        kind = raw_kind(cond.target)
         def make():
             lab, train = self.labels(cond, step), self.sample(cond.L)[2]
             rand, held = permute_within(lab, train, np.random.default_rng(self.seed)), (~train).astype(np.int64)
@@ -155,14 +157,14 @@ class ExplorerData:
 
     def second_moments(self, L:int, target:str, step=no_step) -> np.ndarray:
         "Σ r rᵀ of the raw target over each split (2, D, D), or its diagonal (2, D) when that is all `target` needs."
-        full, kind = target.endswith('_white'), ('dx' if target.startswith('dx') else 'x')
+        full, kind = target.endswith('_white'), raw_kind(target)
         moment = (lambda y: (y.T @ y).astype(np.float64)) if full else (lambda y: np.einsum('nd,nd->d', y, y, dtype=np.float64))
         def make():
             held, every, out = ~self.sample(L)[2], 0, 0
             for Xc, pos, s in self.chunks(L, 'moments', step):
                 y = raw_target(Xc, pos, kind)
                 every, out = every + moment(y), out + moment(y[held[s]])
-            return np.stack([every - out, out]).astype(np.float64)
+            return np.stack([every - out, out])
         with self.lock: return self.moments.get_or((L, kind, full), make)
 
     def ratios(self, cond:Condition, step=no_step) -> dict:
@@ -246,8 +248,9 @@ class CoarsenessExplorer:
         "The settings one move away that the worker computes ahead: every other target, then L ± 1."
         out = [replace(cond, target=t) for t in TARGETS if t != cond.target]
         for L in (cond.L + 1, cond.L - 1):
-            try: out.append(replace(cond, L=L)) if 1 <= L <= self.controls['L'].max else None
-            except ProbeError: pass
+            if not 1 <= L <= self.controls['L'].max: continue
+            try: out.append(replace(cond, L=L))
+            except ProbeError: pass                    # delta needs L >= 2
         return out
 
     def _work(self, cond:Condition, method:str, generation:int):
