@@ -11,7 +11,7 @@ Target: Mimi at RTF <= 0.1 on 2 CPU cores.
 import argparse, os, resource, subprocess, sys, tempfile, time
 from pathlib import Path
 import torch
-from latentlab.corpora import espeak_corpus
+from latentlab.data.corpora import espeak_corpus
 from latentlab.encoders import load_encoder
 
 def rtf(enc, audios, batch_size) -> float:

@@ -16,9 +16,9 @@ the speed ratio, and the ratio per frame against the full-size run. Targets on 2
 import argparse, json, os, resource, subprocess, sys, time
 from pathlib import Path
 import numpy as np
-from latentlab.probe import SEED, variance_ratio
+from latentlab.measure.probe import SEED, variance_ratio
 from latentlab.store import Store
-from latentlab.synthetic import switching_walk_store
+from latentlab.catalogue import switching_walk_store
 
 def make_store(out:Path, frames:int, dim:int) -> Store:
     "A float16 switching-walk store of about `frames` frames in 10 s utterances, 120 speakers (built once)."

@@ -1,6 +1,6 @@
 "A corpus with every kind of bad file: the bad ones are skipped with a reason naming the file, the rest are stored."
 import numpy as np, soundfile as sf, pytest
-from latentlab.corpora import folder_corpus
+from latentlab.data.corpora import folder_corpus
 from latentlab.encoders import LogMel
 from latentlab.store import Store, extract
 
@@ -31,7 +31,7 @@ def test_bad_files_are_skipped_with_reasons(messy, tmp_path):
 
 def test_nan_latents_are_skipped(tmp_path):
     "An encoder that returns NaN for one utterance: that utterance is skipped, named, and the rest stored."
-    from latentlab.corpora import espeak_corpus
+    from latentlab.data.corpora import espeak_corpus
     class Flaky(LogMel):
         def encode(self, audios):
             zs = super().encode(audios)

@@ -1,6 +1,6 @@
 "Each encoder, through a whole store: the three codecs on small random configs, and their real loading path."
 import numpy as np, pytest, torch
-from latentlab.corpora import espeak_corpus
+from latentlab.data.corpora import espeak_corpus
 from latentlab.encoders import CODECS, WeightsError, load_codec_model, load_encoder, small_codec_config
 from latentlab.store import Store, extract
 

@@ -2,9 +2,9 @@
 import subprocess, sys
 import numpy as np, pytest
 from conftest import LATENTLAB, ROOT
-from latentlab.geometry import geometry, geometry_table
-from latentlab.probe import Condition
-from latentlab.synthetic import switching_walk_store
+from latentlab.measure.geometry import geometry, geometry_table
+from latentlab.measure.core import Condition
+from latentlab.catalogue import switching_walk_store
 
 @pytest.fixture(scope='module')
 def walks(tmp_path_factory):

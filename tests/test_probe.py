@@ -2,10 +2,11 @@
 import json, subprocess, sys
 import numpy as np, pandas as pd, pytest
 from conftest import LATENTLAB, ROOT
-from latentlab import probe
-from latentlab.probe import Condition, ProbeError, clusters, probe_frames, variance_ratio
+from latentlab.measure import probe
+from latentlab.measure.core import Condition, ProbeError, context_frames
+from latentlab.measure.probe import clusters, variance_ratio
 from latentlab.store import Store, write_store
-from latentlab.synthetic import switching_walk_store
+from latentlab.catalogue import switching_walk_store
 
 def row(table, method='lookup', split='held-out', **where) -> pd.Series:
     t = table[(table.method == method) & (table.split == split)]
@@ -70,7 +71,7 @@ def test_contexts_never_cross_utterance_boundaries(tmp_path):
                 encoder='test', corpus='test', phones=[], skipped=[]))
     store = Store(tmp_path/'s')
     L = 4
-    frames = probe_frames(store.bounds, L)
+    frames = context_frames(store.bounds, L)
     utt = np.searchsorted(store.bounds, frames, side='right') - 1
     assert (frames - L >= store.bounds[utt]).all() and len(frames) == np.maximum(n - L, 0).sum()
     cond = Condition(L=L, coarsener='last', K=4)

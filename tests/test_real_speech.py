@@ -1,7 +1,7 @@
 "The real LibriSpeech speech in ../shared loads unchanged through both folder readers and makes a store."
 import numpy as np
 from conftest import REAL, needs_real
-from latentlab.corpora import folder_corpus, librispeech_corpus, load_corpus
+from latentlab.data.corpora import folder_corpus, librispeech_corpus, load_corpus
 from latentlab.encoders import LogMel
 from latentlab.store import Store, extract
 

@@ -1,7 +1,8 @@
 "The coarseness explorer, driven through its widget controls without a browser."
 import numpy as np, pytest
-from latentlab.probe import Condition, variance_ratio
-from latentlab.synthetic import switching_walk_store
+from latentlab.measure.core import Condition
+from latentlab.measure.probe import variance_ratio
+from latentlab.catalogue import switching_walk_store
 from latentlab.widgets import CoarsenessExplorer
 
 @pytest.fixture(scope='module')

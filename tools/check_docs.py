@@ -4,6 +4,7 @@ A page passes when its notebook ran without an error, no cell printed a tracebac
 notebook makes is in the HTML, and, rendered in headless Chromium, each figure was drawn (plotly.js made its SVG).
 Quarto cannot be installed here, so this stands in for `nbdev-docs` in CI; the GitHub docs workflow runs the real one.
 Pages are written to _docs_html/ (and a screenshot of the first page with figures, for a person to look at).
+Notebooks under nbs/experiments/ are dated runs kept with their outputs: they are checked for errors, not re-run.
 """
 import os, re, shutil, subprocess, sys, tempfile
 from pathlib import Path
@@ -53,15 +54,36 @@ def screenshot(browser: str, page: Path, png: Path) -> None:
         subprocess.run([browser, *CHROMIUM_FLAGS, f'--user-data-dir={profile}', '--window-size=1200,2400',
                         f'--screenshot={png}', page.as_uri()], capture_output=True, timeout=180)
 
+def notebooks() -> tuple[list[Path], list[Path]]:
+    "The library's notebooks (executed here), and the dated experiments (kept with their outputs, not re-run)."
+    every = sorted(p for p in (ROOT/'nbs').rglob('*.ipynb') if '.ipynb_checkpoints' not in p.parts)
+    experiments = [p for p in every if 'experiments' in p.relative_to(ROOT/'nbs').parts]
+    return [p for p in every if p not in experiments], experiments
+
+def check_experiment(path: Path) -> list[str]:
+    "A dated experiment must keep the outputs of a run that had no error."
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == 'code' and c.source.strip()]
+    errs = problems(nb)
+    if not all(c.get('outputs') for c in code[-3:]): errs.append("its last cells have no outputs: run it and keep them")
+    return errs
+
 def main(names=None) -> int:
     OUT.mkdir(exist_ok=True)
-    nbs = sorted((ROOT/'nbs').glob('*.ipynb'))
-    if names: nbs = [p for p in nbs if p.stem in names]
+    nbs, experiments = notebooks()
+    if names:
+        nbs = [p for p in nbs if p.stem in names or str(p.relative_to(ROOT/'nbs').with_suffix('')) in names]
+        experiments = [p for p in experiments if p.stem in names]
     browser, failed, shot = chromium(), [], False
     if browser is None: print("check_docs: chromium not found, pages are built and checked but not rendered (apt-get install chromium)")
+    for path in experiments:
+        errs = check_experiment(path)
+        print(f"{'FAIL' if errs else 'ok  '} {path.relative_to(ROOT/'nbs')}: kept outputs" + ''.join(f"\n     {e}" for e in errs))
+        failed += [path.name] * bool(errs)
     for path in nbs:
         nb = execute(path)
-        page = OUT/f'{path.stem}.html'
+        page = OUT/path.relative_to(ROOT/'nbs').with_suffix('.html')
+        page.parent.mkdir(parents=True, exist_ok=True)
         page.write_text(HTMLExporter().from_notebook_node(nb)[0])
         errs, figs = problems(nb), n_figures(nb)
         drawn = None
@@ -70,7 +92,7 @@ def main(names=None) -> int:
             drawn = len(re.findall(r'class="main-svg"', dom)) // 2   # plotly draws two svg layers per figure
             if drawn < figs: errs.append(f"{figs} figures in the page, {drawn} drawn by Chromium")
             if not shot: screenshot(browser, page, OUT/f'{path.stem}.png'); shot = True
-        print(f"{'FAIL' if errs else 'ok  '} {path.name}: {figs} figures" + (f", {drawn} drawn" if drawn is not None else '')
+        print(f"{'FAIL' if errs else 'ok  '} {path.relative_to(ROOT/'nbs')}: {figs} figures" + (f", {drawn} drawn" if drawn is not None else '')
               + ''.join(f"\n     {e}" for e in errs))
         failed += [path.name] * bool(errs)
     if failed: print(f"check_docs: {len(failed)} page(s) failed: {', '.join(failed)}"); return 1
