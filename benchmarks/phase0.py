@@ -93,7 +93,7 @@ def main():
     print(f"per frame: latentlab at full size {wall / len(full.x) * 1e6:.1f} us (everything), plain on the subset "
           f"{plain / len(sub.x) * 1e6:.1f} us: {plain / len(sub.x) / (wall / len(full.x)):.1f}x")
     for name, r in ratios.items():
-        ins = ours[(ours.condition == name) & (ours.method == 'lookup') & (ours.split == 'in-sample')].ratio.item()
+        ins = ours[(ours.condition == name) & (ours.method == 'lookup') & (ours.split == 'train')].ratio.item()
         print(f"   {name:26s} in-sample: plain {r:.4f}, latentlab {ins:.4f}")
 
 if __name__ == '__main__': main()

@@ -11,11 +11,11 @@ def walk(tmp_path_factory): return switching_walk_store(tmp_path_factory.mktemp(
 def test_controls_change_the_numbers_and_match_the_probe(walk):
     ex = CoarsenessExplorer(walk, L=2, coarsener='delta', d=0, K=4).wait()
     t = variance_ratio(walk, [Condition(L=2, coarsener='delta', K=4)], refs=False, n_boot=10)
-    probe = t[(t.method == 'lookup') & (t.split == 'held-out')].ratio.item()
-    assert abs(ex.values['lookup held-out'] - probe) < 0.005 and abs(probe - walk.meta['known_ratio']) < 0.02
+    probe = t[(t.method == 'lookup') & (t.split == 'heldout')].ratio.item()
+    assert abs(ex.values['lookup heldout'] - probe) < 0.005 and abs(probe - walk.meta['known_ratio']) < 0.02
     before = dict(ex.values)
     ex.controls['coarsener'].value = 'last'; ex.wait()
-    assert ex.values != before and ex.values['lookup held-out'] > before['lookup held-out'] + 0.3
+    assert ex.values != before and ex.values['lookup heldout'] > before['lookup heldout'] + 0.3
     labels = ex.ed.clusters[(2, 'last', 0, 4)]
     ex.controls['target'].value = 'dx_white'; ex.wait()
     assert ex.ed.clusters[(2, 'last', 0, 4)] is labels                   # a move of the target keeps the clusters
@@ -28,4 +28,4 @@ def test_a_new_move_supersedes_the_curve(walk):
     ex.wait()
     assert ex.values['K'] == 32 and ex.shown == ex.cond and ex.cond.L == 2
     assert sorted(ex.curve(ex.cond)) == list(CoarsenessExplorer.Ks)       # the curve of the last setting is whole
-    assert not np.isnan(ex.values['random held-out'])
+    assert not np.isnan(ex.values['random heldout'])
