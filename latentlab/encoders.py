@@ -6,16 +6,16 @@ Docs: https://latentlab.github.io/latentlab/encoders.html.md"""
 
 # %% ../nbs/10_encoders.ipynb #2f9d4e00
 from __future__ import annotations
-import math, os
+import inspect, math, os, re
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 import numpy as np, torch
-from .core import LatentlabError
+from .core import LatentlabError, SpecError, check_options
 
 # %% auto #0
 __all__ = ['CODECS', 'ENCODERS', 'EncoderError', 'Encoder', 'hop_length', 'default_device', 'pad_batch', 'n_frames',
-           'mel_filterbank', 'LogMel', 'WeightsError', 'load_codec_model', 'codec_latents', 'codec_rates',
-           'CodecEncoder', 'small_codec_config', 'register_encoder', 'load_encoder']
+           'mel_filterbank', 'LogMel', 'WeightsError', 'is_hub_id', 'load_codec_model', 'codec_latents', 'codec_rates',
+           'CodecEncoder', 'small_codec_config', 'register_encoder', 'encoder_options', 'load_encoder']
 
 # %% ../nbs/10_encoders.ipynb #48feff23
 class EncoderError(LatentlabError, ValueError):
@@ -49,22 +49,25 @@ def n_frames(n_samples:int, hop:int) -> int:
     return math.ceil(n_samples / hop)
 
 # %% ../nbs/10_encoders.ipynb #e1a6c4ca
-def mel_filterbank(sample_rate:int, n_fft:int, n_mels:int, fmin:float=0., fmax:float|None=None) -> torch.Tensor:
+def mel_filterbank(sample_rate:int, n_fft:int, n_mels:int, fmin:float=0.,
+                   fmax:float|None=None) -> torch.Tensor:
     "(n_mels, n_fft//2+1) triangular filters on the HTK mel scale."
     mel = lambda f: 2595 * np.log10(1 + np.asarray(f) / 700)
     hz = lambda m: 700 * (10 ** (np.asarray(m) / 2595) - 1)
     edges = hz(np.linspace(mel(fmin), mel(fmax or sample_rate / 2), n_mels + 2))
     freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
     lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
-    fb = np.maximum(0, np.minimum((freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)))
-    return torch.from_numpy(fb).float()
+    filters = np.maximum(0, np.minimum((freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)))
+    return torch.from_numpy(filters).float()
 
 # %% ../nbs/10_encoders.ipynb #a7a9ae5a
 class LogMel:
     "Log-mel frames at a codec's frame rate: the no-learning baseline."
     def __init__(self, frame_rate:float=12.5, n_mels:int=80, sample_rate:int=24000, device:str|None=None):
         hop = sample_rate / frame_rate
-        if hop != int(hop): raise EncoderError(f"{sample_rate} Hz / {frame_rate} Hz is not a whole hop; choose rates that divide")
+        if hop != int(hop):
+            raise EncoderError(f"{sample_rate} Hz / {frame_rate} Hz is not a whole hop; "
+                               "choose rates that divide")
         self.name, self.sample_rate, self.frame_rate, self.dim = 'logmel', sample_rate, frame_rate, n_mels
         self.hop, self.device = int(hop), device or default_device()
         self.n_fft = 1 << (2 * self.hop - 1).bit_length()
@@ -90,8 +93,14 @@ CODECS = {
 class WeightsError(LatentlabError, OSError):
     "Encoder weights that could not be loaded, with how to get them."
 
+_HUB_ID = re.compile(r'^\w[\w.-]*/\w[\w.-]*$')
+
+def is_hub_id(weights:str) -> bool:
+    "Does `weights` read as a hub id, `org/name`, rather than a folder?"
+    return _HUB_ID.match(weights) is not None
+
 def load_codec_model(kind:str, weights:str|None=None, config=None):
-    "A transformers codec from a hub id, a local folder, `'random'` (full size), or a given `config` (random)."
+    "A transformers codec from a hub id, a local folder, `'random'` (full size), or `config` (random)."
     import transformers
     spec = CODECS[kind]
     model_cls = getattr(transformers, spec['model'])
@@ -101,21 +110,30 @@ def load_codec_model(kind:str, weights:str|None=None, config=None):
             torch.manual_seed(0)
             return model_cls(getattr(transformers, spec['config'])())
     src = weights or spec['hub']
+    folder_fix = f"the folder must hold config.json and model.safetensors of a {spec['model']}"
+    if not is_hub_id(src):
+        src = os.path.expanduser(src)
+        if not Path(src).is_dir():
+            problem = ("it is a file, not a folder" if Path(src).exists()
+                       else "it is not a hub id (org/name), and the folder does not exist")
+            raise WeightsError(f"cannot load {kind} weights from {src!r}: {problem}. "
+                               f"Fix: give the folder of the weights; {folder_fix}")
     try: return model_cls.from_pretrained(src)
     except (OSError, ValueError) as e:
-        if Path(src).is_dir():
-            fix = f"the folder must hold config.json and model.safetensors of a {spec['model']}"
+        if Path(src).is_dir(): fix = folder_fix
         else:
-            fix = (f"download it where there is network (`hf download {src} --local-dir DIR`), copy DIR here and pass "
-                   f"--weights DIR (weights=DIR); or point HF_HOME at a cache that holds it"
-                   + (" (HF_HUB_OFFLINE=1 is set, so the hub was not asked)" if os.environ.get('HF_HUB_OFFLINE') == '1' else ''))
-        raise WeightsError(f"cannot load {kind} weights from {src!r}: {str(e).splitlines()[0]}. Fix: {fix}") from e
+            offline = os.environ.get('HF_HUB_OFFLINE') == '1'
+            fix = (f"download it where there is network (`hf download {src} --local-dir DIR`), copy DIR here "
+                   f"and pass --weights DIR (weights=DIR); or point HF_HOME at a cache that holds it"
+                   + (" (HF_HUB_OFFLINE=1 is set, so the hub was not asked)" if offline else ''))
+        reason = str(e).splitlines()[0]
+        raise WeightsError(f"cannot load {kind} weights from {src!r}: {reason}. Fix: {fix}") from e
 
 # %% ../nbs/10_encoders.ipynb #6e9bd8bc
 def codec_latents(kind:str, model, x:torch.Tensor, n_q:int|None=None) -> torch.Tensor:
     "(B, dim, frames) latent of audio `x` (B, 1, T): before quantisation, or after the first `n_q` codebooks."
     if kind == 'mimi':
-        z = model.encoder(x).latents                               # SEANet → transformer → downsample to 12.5 Hz
+        z = model.encoder(x).latents                 # SEANet → transformer → downsample to 12.5 Hz
         if n_q: z = model.quantizer.decode(model.quantizer.encode(z, n_q).transpose(0, 1))
     elif kind == 'encodec':
         if model.config.normalize: x = x / (x.pow(2).mean(-1, keepdim=True).sqrt() + 1e-8)
@@ -133,26 +151,30 @@ def codec_latents(kind:str, model, x:torch.Tensor, n_q:int|None=None) -> torch.T
 
 def codec_rates(kind:str, config) -> tuple[int, float, int]:
     "Sample rate, frame rate and latent dim of a codec config."
-    if kind == 'dac': return config.sampling_rate, config.sampling_rate / config.hop_length, config.hidden_size
+    if kind == 'dac':
+        return config.sampling_rate, config.sampling_rate / config.hop_length, config.hidden_size
     return config.sampling_rate, float(config.frame_rate), config.hidden_size
 
 # %% ../nbs/10_encoders.ipynb #7f6e2af9
 class CodecEncoder:
     "The encoder half of a transformers neural codec, giving continuous latents."
     def __init__(self, kind:str, model, n_q:int|None=None, device:str|None=None, weights:str|None=None,
-                 precision:str='float32'):   # or 'bfloat16': autocast, about 2x faster on CPUs with bf16 units
-        if precision not in ('float32', 'bfloat16'): raise EncoderError(f"precision must be float32 or bfloat16, not {precision!r}")
+                 precision:str='float32'):   # or 'bfloat16': autocast, about 2x faster on CPUs with bf16
+        if precision not in ('float32', 'bfloat16'):
+            raise EncoderError(f"precision must be float32 or bfloat16, not {precision!r}")
         self.kind, self.n_q, self.device, self.precision = kind, n_q, device or default_device(), precision
         self.model = model.eval().to(self.device)
         self.sample_rate, self.frame_rate, self.dim = codec_rates(kind, model.config)
         self.name = kind if n_q is None else f'{kind}-q{n_q}'
-        self.config = dict(kind=kind, weights=weights, n_q=n_q, precision=precision, model_config=model.config.to_dict())
+        self.config = dict(kind=kind, weights=weights, n_q=n_q, precision=precision,
+                           model_config=model.config.to_dict())
 
     @torch.inference_mode()
     def encode(self, audios:list[np.ndarray]) -> list[np.ndarray]:
         hop = hop_length(self)
         x = pad_batch(audios, self.device, hop)[:, None]                          # (B, 1, T)
-        with torch.autocast(torch.device(self.device).type, torch.bfloat16, enabled=self.precision == 'bfloat16'):
+        bf16 = self.precision == 'bfloat16'
+        with torch.autocast(torch.device(self.device).type, torch.bfloat16, enabled=bf16):
             z = codec_latents(self.kind, self.model, x, self.n_q)                 # (B, dim, frames)
         return [z[i, :, :n_frames(len(a), hop)].T.float().cpu().numpy() for i, a in enumerate(audios)]
 
@@ -161,16 +183,17 @@ def small_codec_config(kind:str):
     "A tiny random-init config of `kind` for tests and examples."
     import transformers
     if kind == 'mimi':
-        return transformers.MimiConfig(hidden_size=32, num_filters=8, num_residual_layers=1, num_hidden_layers=1,
-                                       num_attention_heads=2, num_key_value_heads=2, head_dim=16, intermediate_size=64,
-                                       codebook_dim=16, num_quantizers=4, num_semantic_quantizers=1, codebook_size=64,
-                                       vector_quantization_hidden_dimension=16, upsample_groups=32)
+        return transformers.MimiConfig(
+            hidden_size=32, num_filters=8, num_residual_layers=1, num_hidden_layers=1, num_attention_heads=2,
+            num_key_value_heads=2, head_dim=16, intermediate_size=64, codebook_dim=16, num_quantizers=4,
+            num_semantic_quantizers=1, codebook_size=64, vector_quantization_hidden_dimension=16,
+            upsample_groups=32)
     if kind == 'encodec':
-        return transformers.EncodecConfig(hidden_size=16, num_filters=4, num_residual_layers=1, codebook_size=64,
-                                          target_bandwidths=[1.5, 3.0], num_lstm_layers=1)
+        return transformers.EncodecConfig(hidden_size=16, num_filters=4, num_residual_layers=1,
+                                          codebook_size=64, target_bandwidths=[1.5, 3.0], num_lstm_layers=1)
     if kind == 'dac':
-        return transformers.DacConfig(encoder_hidden_size=8, decoder_hidden_size=16, hidden_size=32, n_codebooks=4,
-                                      codebook_size=64, codebook_dim=4)
+        return transformers.DacConfig(encoder_hidden_size=8, decoder_hidden_size=16, hidden_size=32,
+                                      n_codebooks=4, codebook_size=64, codebook_dim=4)
     raise ValueError(f"unknown codec {kind!r}")
 
 # %% ../nbs/10_encoders.ipynb #e0b8e264
@@ -181,16 +204,29 @@ def register_encoder(name:str):
     def deco(factory): ENCODERS[name] = factory; return factory
     return deco
 
+def encoder_options(name:str) -> list[str]:
+    "The options the encoder registered as `name` takes, besides `weights` and `device`."
+    params = inspect.signature(ENCODERS[name]).parameters.values()
+    return [p.name for p in params
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in ('weights', 'device')]
+
 def load_encoder(name:str, weights:str|None=None, device:str|None=None, **options) -> Encoder:
     "The encoder registered as `name`, built with `weights` and `options`."
-    if name not in ENCODERS: raise EncoderError(f"unknown encoder {name!r}; registered: {', '.join(sorted(ENCODERS))}")
+    if name not in ENCODERS:
+        raise EncoderError(f"unknown encoder {name!r}; registered: {', '.join(sorted(ENCODERS))}")
+    try: check_options(f"encoder {name}", options, encoder_options(name))
+    except SpecError as e: raise EncoderError(str(e)) from None
     return ENCODERS[name](weights=weights, device=device, **options)
 
 @register_encoder('logmel')
-def _logmel(weights=None, device=None, **options):
+def _logmel(weights=None, device=None, frame_rate:float=12.5, n_mels:int=80, sample_rate:int=24000):
     if weights: raise EncoderError("logmel has no weights; drop --weights")
-    return LogMel(device=device, **options)
+    return LogMel(frame_rate=frame_rate, n_mels=n_mels, sample_rate=sample_rate, device=device)
 
-for _kind in CODECS:
-    register_encoder(_kind)(lambda weights=None, device=None, n_q=None, config=None, precision='float32', _kind=_kind:
-                            CodecEncoder(_kind, load_codec_model(_kind, weights, config), n_q, device, weights, precision))
+def _codec_factory(kind:str):
+    "The factory of codec `kind`'s encoder."
+    def factory(weights=None, device=None, n_q:int|None=None, config=None, precision:str='float32'):
+        return CodecEncoder(kind, load_codec_model(kind, weights, config), n_q, device, weights, precision)
+    return factory
+
+for _kind in CODECS: register_encoder(_kind)(_codec_factory(_kind))

@@ -80,3 +80,8 @@ def test_only_user_errors_are_one_line_messages_a_bug_keeps_its_traceback(walk, 
     assert cli.main(['phase0', str(walk.path), '--grid', 'K=6a']) == 2          # a user's mistake: one line
     err = capsys.readouterr().err
     assert err.startswith('latentlab: error:') and 'Traceback' not in err
+
+def test_a_closed_pipe_is_not_called_a_bug(walk):
+    r = subprocess.run(f"'{LATENTLAB}' phase0 '{walk.path}' --quiet --boot 20 --no-refs | head -1", shell=True,
+                       capture_output=True, text=True, timeout=600)
+    assert r.stdout.count('\n') == 1 and 'bug' not in r.stderr and 'Traceback' not in r.stderr

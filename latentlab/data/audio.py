@@ -11,7 +11,8 @@ import numpy as np, soundfile as sf, soxr
 from ..core import LatentlabError
 
 # %% auto #0
-__all__ = ['AudioError', 'to_mono', 'resample', 'prepare_audio', 'load_audio']
+__all__ = ['FORMAT_EXTS', 'AUDIO_EXTS', 'OTHER_AUDIO_EXTS', 'AudioError', 'to_mono', 'resample', 'audio_extensions',
+           'prepare_audio', 'load_audio']
 
 # %% ../../nbs/data/00_audio.ipynb #32697f1c
 class AudioError(LatentlabError, ValueError):
@@ -30,16 +31,37 @@ def resample(audio:np.ndarray, sr_in:int, sr_out:int) -> np.ndarray:
     if sr_in == sr_out: return audio.astype(np.float32, copy=False)
     return soxr.resample(audio, sr_in, sr_out, quality='HQ').astype(np.float32)
 
+# %% ../../nbs/data/00_audio.ipynb #b5f62c2f
+FORMAT_EXTS = dict(   # libsndfile's format names (`soundfile.available_formats()`) and their file extensions
+    WAV=('.wav',), WAVEX=('.wav',), FLAC=('.flac',), OGG=('.ogg', '.oga', '.opus'), MP3=('.mp3',),
+    AIFF=('.aiff', '.aif', '.aifc'), AU=('.au', '.snd'), CAF=('.caf',), W64=('.w64',), RF64=('.rf64',),
+    NIST=('.sph', '.nist'), IRCAM=('.sf',), VOC=('.voc',), SVX=('.iff', '.svx', '.8svx'), PAF=('.paf',),
+    PVF=('.pvf',), AVR=('.avr',), HTK=('.htk',), SDS=('.sds',), SD2=('.sd2',), XI=('.xi',), WVE=('.wve',),
+    MPC2K=('.mpc',), MAT4=('.mat',), MAT5=('.mat',))
+
+def audio_extensions(formats=None) -> tuple[str, ...]:
+    "Sorted file extensions of `formats` (default: every format the installed libsndfile reads)."
+    formats = sf.available_formats() if formats is None else formats
+    return tuple(sorted({ext for name in formats for ext in FORMAT_EXTS.get(name, ())}))
+
+AUDIO_EXTS = audio_extensions()
+OTHER_AUDIO_EXTS = tuple(ext for ext in ('.m4a', '.aac', '.mp4', '.wma', '.amr', '.ape', '.wv', '.mka',
+                                         '.webm', '.ra', '.mp2', '.ac3', '.dts', '.opus', '.mp3', '.ogg')
+                         if ext not in AUDIO_EXTS)   # audio the installed libsndfile cannot decode
+
 # %% ../../nbs/data/00_audio.ipynb #0c6d710e
 def prepare_audio(audio:np.ndarray, sr_in:int, sr:int, source, min_samples:int=1) -> np.ndarray:
     "Mono float32 at `sr` Hz from `audio` at `sr_in`; `AudioError` naming `source` if it is unusable."
     audio = to_mono(np.asarray(audio, dtype=np.float32))
-    if audio.size == 0: raise AudioError(source, "holds no samples", "re-export the file or remove it from the corpus")
+    if audio.size == 0:
+        raise AudioError(source, "holds no samples", "re-export the file or remove it from the corpus")
     if not np.isfinite(audio).all():
-        raise AudioError(source, "contains NaN or infinite samples", "re-export the file from its source; it is corrupt")
+        raise AudioError(source, "contains NaN or infinite samples",
+                         "re-export the file from its source; it is corrupt")
     audio = resample(audio, sr_in, sr)
     if len(audio) < min_samples:
-        raise AudioError(source, f"is {len(audio)/sr:.3f} s long, shorter than one frame ({min_samples/sr:.3f} s)",
+        seconds, frame_seconds = len(audio) / sr, min_samples / sr
+        raise AudioError(source, f"is {seconds:.3f} s long, shorter than one frame ({frame_seconds:.3f} s)",
                          "drop it from the corpus or join it to a neighbour")
     return audio
 
@@ -47,6 +69,11 @@ def load_audio(path, sr:int, min_samples:int=1) -> np.ndarray:
     "Read the file at `path` as mono float32 at `sr` Hz."
     try: audio, file_sr = sf.read(str(path), dtype='float32', always_2d=False)
     except Exception as e:
+        suffix = Path(path).suffix.lower()
+        if suffix in OTHER_AUDIO_EXTS:
+            version = sf.__libsndfile_version__
+            raise AudioError(path, f"is a {suffix} file, which libsndfile {version} cannot decode",
+                             f"convert it to flac or wav, e.g. `ffmpeg -i IN{suffix} OUT.flac`") from e
         raise AudioError(path, f"cannot be read as audio ({type(e).__name__}: {e})",
-                         "check it is a complete wav, flac or ogg file") from e
+                         "check it is a whole file in a format libsndfile reads (wav, flac, mp3, ...)") from e
     return prepare_audio(audio, file_sr, sr, path, min_samples)

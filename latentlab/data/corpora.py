@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 from ..core import LatentlabError, cache_dir, parse_spec
-from .audio import load_audio, prepare_audio
+from .audio import AUDIO_EXTS, OTHER_AUDIO_EXTS, load_audio, prepare_audio
 
 # %% auto #0
-__all__ = ['AUDIO_EXTS', 'ESPEAK_ACCENTS', 'CorpusError', 'Utterance', 'frame_phones', 'librispeech_corpus', 'folder_corpus',
-           'make_sentence', 'voice_variant', 'espeak_data_dir', 'clean_phone', 'espeak_synth', 'espeak_speakers',
-           'espeak_corpus', 'parse_espeak_spec', 'load_corpus', 'split_speakers']
+__all__ = ['ESPEAK_ACCENTS', 'CorpusError', 'Utterance', 'frame_phones', 'audio_files', 'is_librispeech_name',
+           'librispeech_utterance', 'folder_utterance', 'librispeech_corpus', 'folder_corpus', 'make_sentence',
+           'voice_variant', 'espeak_data_dir', 'clean_phone', 'espeak_synth', 'espeak_speakers', 'espeak_corpus',
+           'parse_espeak_spec', 'load_corpus', 'split_speakers']
 
 # %% ../../nbs/data/01_corpora.ipynb #ee992eee
 class CorpusError(LatentlabError, ValueError):
@@ -32,6 +33,7 @@ class Utterance:
     sample_rate: int|None = None    # rate of `audio`
     transcript: str|None = None
     phones: list|None = None        # [(start_s, end_s, phone)], when known
+    reader: str = 'other'           # what made it: 'librispeech', 'folder', 'espeak', or 'other'
 
     @property
     def source(self) -> str: return str(self.path) if self.path is not None else f"utterance {self.id}"
@@ -52,41 +54,60 @@ def frame_phones(phones:list, n_frames:int, frame_rate:float) -> list[str]:
     return [phones[j][2] if ok else '' for j, ok in zip(i, inside)]
 
 # %% ../../nbs/data/01_corpora.ipynb #33fdb530
-AUDIO_EXTS = ('.wav', '.flac', '.ogg')
 _LIBRI_NAME = re.compile(r'^(\d+)-(\d+)-(\d+)$')
+
+def audio_files(root:Path) -> list[Path]:
+    "Every file under `root` whose extension says it is audio, readable or not, in path order."
+    exts = set(AUDIO_EXTS) | set(OTHER_AUDIO_EXTS)
+    return sorted(path for path in Path(root).rglob('*') if path.suffix.lower() in exts and path.is_file())
+
+def is_librispeech_name(path:Path) -> bool:
+    "Is `path` named like a LibriSpeech utterance, `SPEAKER-CHAPTER-UTT.flac`?"
+    return path.suffix == '.flac' and _LIBRI_NAME.match(path.stem) is not None
 
 def _read_transcripts(root:Path) -> dict:
     "Map utterance id to text from every `*.trans.txt` under `root`."
     texts = {}
-    for f in root.rglob('*.trans.txt'):
-        for line in f.read_text().splitlines():
+    for path in root.rglob('*.trans.txt'):
+        for line in path.read_text().splitlines():
             if ' ' in line: uid, text = line.split(' ', 1); texts[uid] = text.strip()
     return texts
+
+def librispeech_utterance(path:Path, transcripts:dict) -> Utterance:
+    "A LibriSpeech-named file as an utterance: speaker from its name, transcript when `transcripts` has it."
+    return Utterance(path.stem, path.stem.split('-')[0], path=path, transcript=transcripts.get(path.stem),
+                     reader='librispeech')
+
+def folder_utterance(path:Path, root:Path, speaker_regex:str|None=None) -> Utterance:
+    "Any audio file under `root` as an utterance; speaker = parent folder, or group 1 of `speaker_regex`."
+    rel = path.relative_to(root).with_suffix('').as_posix()
+    if speaker_regex is None: speaker = path.parent.name if path.parent != root else 'unknown'
+    else:
+        match = re.search(speaker_regex, rel)
+        if not match: raise CorpusError(f"{path}: speaker regex {speaker_regex!r} does not match {rel!r}")
+        speaker = match.group(1)
+    return Utterance(rel, speaker, path=path, reader='folder')
+
+def _no_audio(root:Path) -> CorpusError:
+    "The error for a folder without audio files."
+    return CorpusError(f"{root}: no audio files found. Fix: point to a folder that holds audio files "
+                       f"({', '.join(AUDIO_EXTS)})")
 
 def librispeech_corpus(root) -> list[Utterance]:
     "Utterances of a folder in LibriSpeech's layout; transcripts are used when present."
     root = Path(root)
-    files = sorted(f for f in root.rglob('*.flac') if _LIBRI_NAME.match(f.stem))
+    files = [path for path in audio_files(root) if is_librispeech_name(path)]
     if not files: raise CorpusError(f"{root}: no LibriSpeech-named files (SPEAKER-CHAPTER-UTT.flac) found. "
                                     "Fix: point to a LibriSpeech folder, or use it as a plain folder corpus")
-    texts = _read_transcripts(root)
-    return [Utterance(f.stem, f.stem.split('-')[0], path=f, transcript=texts.get(f.stem)) for f in files]
+    transcripts = _read_transcripts(root)
+    return [librispeech_utterance(path, transcripts) for path in files]
 
 def folder_corpus(root, speaker_regex:str|None=None) -> list[Utterance]:
-    "Every audio file under `root`; speaker = parent folder, or group 1 of `speaker_regex` on the relative path."
+    "Every audio file under `root`; speaker = parent folder, or group 1 of `speaker_regex` on the path."
     root = Path(root)
-    files = sorted(f for f in root.rglob('*') if f.suffix.lower() in AUDIO_EXTS and f.is_file())
-    if not files: raise CorpusError(f"{root}: no audio files ({', '.join(AUDIO_EXTS)}) found")
-    utts = []
-    for f in files:
-        rel = f.relative_to(root).with_suffix('').as_posix()
-        if speaker_regex is None: speaker = f.parent.name if f.parent != root else 'unknown'
-        else:
-            m = re.search(speaker_regex, rel)
-            if not m: raise CorpusError(f"{f}: speaker regex {speaker_regex!r} does not match {rel!r}")
-            speaker = m.group(1)
-        utts.append(Utterance(rel, speaker, path=f))
-    return utts
+    files = audio_files(root)
+    if not files: raise _no_audio(root)
+    return [folder_utterance(path, root, speaker_regex) for path in files]
 
 # %% ../../nbs/data/01_corpora.ipynb #8eaf50e1
 _WORDS = dict(
@@ -139,11 +160,11 @@ def espeak_data_dir(wheel_data, cache=None) -> Path:
     if out.exists(): shutil.rmtree(out)         # built for an install that has since gone
     cache.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=cache))
-    for f in wheel_data.iterdir():
-        if f.name != 'voices': (tmp/f.name).symlink_to(f)
+    for entry in wheel_data.iterdir():
+        if entry.name != 'voices': (tmp/entry.name).symlink_to(entry)
     variants = tmp/'voices'/'!v'; variants.mkdir(parents=True)
-    for f in (wheel_data/'voices').iterdir():
-        if f.name != '!v': (tmp/'voices'/f.name).symlink_to(f)
+    for entry in (wheel_data/'voices').iterdir():
+        if entry.name != '!v': (tmp/'voices'/entry.name).symlink_to(entry)
     for i in range(len(ESPEAK_ACCENTS)): (variants/f'll{i}').write_text(voice_variant(i))
     try: tmp.rename(out)
     except OSError: shutil.rmtree(tmp)   # another process built it first
@@ -155,7 +176,8 @@ class _Event(ctypes.Structure):
                 ("length", ctypes.c_int), ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
                 ("user_data", ctypes.c_void_p), ("id", ctypes.c_char * 8)]
 
-_SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
+_SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
+                                  ctypes.POINTER(_Event))
 _EVENT_END, _EVENT_PHONEME = 0, 7   # espeakEVENT_LIST_TERMINATED, espeakEVENT_PHONEME
 _espeak_lock = threading.Lock()
 _espeak_state = {}
@@ -165,23 +187,26 @@ def _espeak():
     if 'lib' not in _espeak_state:
         import espeakng_loader
         lib = ctypes.CDLL(espeakng_loader.get_library_path())
-        lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
-                                     ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+        lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
+                                     ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
         data = espeak_data_dir(espeakng_loader.get_data_path())
         # AUDIO_OUTPUT_SYNCHRONOUS=2; options: PHONEME_EVENTS=1 | DONT_EXIT=0x8000
         sr = lib.espeak_Initialize(2, 0, str(data).encode(), 0x0001 | 0x8000)
-        if sr <= 0: raise RuntimeError(f"eSpeak NG failed to initialise from {data}; reinstall espeakng-loader")
+        if sr <= 0:
+            raise RuntimeError(f"eSpeak NG failed to initialise from {data}; reinstall espeakng-loader")
         chunks, events = [], []
-        def on_synth(wav, n, ev):
+        def on_synth(wav, n, event_list):
             if wav and n > 0: chunks.append(np.ctypeslib.as_array(wav, (n,)).copy())
             i = 0
-            while ev[i].type != _EVENT_END:
-                if ev[i].type == _EVENT_PHONEME: events.append((ev[i].sample, ev[i].id.decode('utf-8', 'replace')))
+            while event_list[i].type != _EVENT_END:
+                event = event_list[i]
+                if event.type == _EVENT_PHONEME:
+                    events.append((event.sample, event.id.decode('utf-8', 'replace')))
                 i += 1
             return 0
-        cb = _SynthCallback(on_synth)
-        lib.espeak_SetSynthCallback(cb)
-        _espeak_state.update(lib=lib, sr=sr, chunks=chunks, events=events, cb=cb)
+        callback = _SynthCallback(on_synth)
+        lib.espeak_SetSynthCallback(callback)
+        _espeak_state.update(lib=lib, sr=sr, chunks=chunks, events=events, callback=callback)
     return _espeak_state
 
 # %% ../../nbs/data/01_corpora.ipynb #8320baee
@@ -193,26 +218,32 @@ def clean_phone(name:str) -> str:
 def espeak_synth(text:str, voice:str='en-us+ll0', rate:int=175) -> tuple[np.ndarray, int, list]:
     "Speak `text`: float32 audio, its sample rate, and phone segments [(start_s, end_s, phone)]."
     with _espeak_lock:
-        st = _espeak(); lib = st['lib']
-        if lib.espeak_SetVoiceByName(voice.encode()) != 0: raise CorpusError(f"eSpeak NG has no voice {voice!r}")
+        state = _espeak(); lib = state['lib']
+        if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise CorpusError(f"eSpeak NG has no voice {voice!r}")
         lib.espeak_SetParameter(1, rate, 0)   # espeakRATE
-        st['chunks'].clear(); st['events'].clear()
+        state['chunks'].clear(); state['events'].clear()
         data = text.encode()
-        if lib.espeak_Synth(data, len(data)+1, 0, 1, 0, 0, None, None) != 0: raise RuntimeError(f"eSpeak NG failed on {text!r}")
+        if lib.espeak_Synth(data, len(data)+1, 0, 1, 0, 0, None, None) != 0:
+            raise RuntimeError(f"eSpeak NG failed on {text!r}")
         lib.espeak_Synchronize()
-        audio = np.concatenate(st['chunks']).astype(np.float32) / 32768 if st['chunks'] else np.zeros(0, np.float32)
-        events = list(st['events'])
-    sr, end = st['sr'], len(audio) / st['sr']
-    starts = [min(s / sr, end) for s, _ in events] + [end]
-    segs = [(starts[i], starts[i+1], clean_phone(p)) for i, (_, p) in enumerate(events) if starts[i+1] > starts[i]]
+        chunks = state['chunks']
+        audio = np.concatenate(chunks).astype(np.float32) / 32768 if chunks else np.zeros(0, np.float32)
+        events = list(state['events'])
+    sr, end = state['sr'], len(audio) / state['sr']
+    starts = [min(sample / sr, end) for sample, _ in events] + [end]
+    segs = [(starts[i], starts[i+1], clean_phone(phone)) for i, (_, phone) in enumerate(events)
+            if starts[i+1] > starts[i]]
     if segs and segs[0][0] > 0: segs.insert(0, (0.0, segs[0][0], '_'))
     return audio, sr, segs
 
 # %% ../../nbs/data/01_corpora.ipynb #aa32fed4
 def espeak_speakers(n:int) -> list[dict]:
     "`n` distinct speakers: an eSpeak voice (accent + latentlab variant) and a speaking rate each."
-    if not 1 <= n <= len(ESPEAK_ACCENTS): raise CorpusError(f"the espeak corpus has 1 to {len(ESPEAK_ACCENTS)} speakers, not {n}")
-    return [dict(id=f'spk{i:02d}', voice=f'{a}+ll{i}', rate=150 + (i * 13) % 50) for i, a in enumerate(ESPEAK_ACCENTS[:n])]
+    if not 1 <= n <= len(ESPEAK_ACCENTS):
+        raise CorpusError(f"the espeak corpus has 1 to {len(ESPEAK_ACCENTS)} speakers, not {n}")
+    return [dict(id=f'spk{i:02d}', voice=f'{accent}+ll{i}', rate=150 + (i * 13) % 50)
+            for i, accent in enumerate(ESPEAK_ACCENTS[:n])]
 
 def espeak_corpus(n_speakers:int=8, n_utts:int=40, seed:int=0) -> list[Utterance]:
     "Deterministic read speech: `n_utts` generated sentences from each of `n_speakers` eSpeak NG voices."
@@ -222,7 +253,8 @@ def espeak_corpus(n_speakers:int=8, n_utts:int=40, seed:int=0) -> list[Utterance
         for i in range(n_utts):
             text = make_sentence(rng)
             audio, sr, segs = espeak_synth(text, spk['voice'], spk['rate'])
-            utts.append(Utterance(f'{spk["id"]}-{i:04d}', spk['id'], audio=audio, sample_rate=sr, transcript=text, phones=segs))
+            utts.append(Utterance(f'{spk["id"]}-{i:04d}', spk['id'], audio=audio, sample_rate=sr,
+                                  transcript=text, phones=segs, reader='espeak'))
     return utts
 
 # %% ../../nbs/data/01_corpora.ipynb #d79a82a0
@@ -230,22 +262,28 @@ def parse_espeak_spec(spec:str) -> dict:
     "Keyword arguments of `espeak_corpus` from `espeak[:speakers=N,utts=N,seed=N]`."
     names = dict(speakers='n_speakers', utts='n_utts', seed='seed')
     opts = parse_spec(spec)[1]
-    if set(opts) - set(names): raise CorpusError(f"unknown espeak option(s) {sorted(set(opts) - set(names))}; use {sorted(names)}")
+    unknown = sorted(set(opts) - set(names))
+    if unknown: raise CorpusError(f"unknown espeak option(s) {unknown}; use {sorted(names)}")
     return {names[k]: int(v) for k, v in opts.items()}
 
 def load_corpus(spec:str, speaker_regex:str|None=None) -> list[Utterance]:
-    "The corpus named by `spec`: `espeak[:opts]`, a LibriSpeech-layout folder, or a folder of audio."
+    "The corpus named by `spec`: `espeak[:opts]`, or a folder, each file read by the reader that fits it."
     if spec == 'espeak' or spec.startswith('espeak:'): return espeak_corpus(**parse_espeak_spec(spec))
     root = Path(spec)
     if not root.is_dir(): raise CorpusError(f"{spec}: no such folder; give a folder of audio or 'espeak'")
-    if speaker_regex is None and any(_LIBRI_NAME.match(f.stem) for f in root.rglob('*.flac')): return librispeech_corpus(root)
-    return folder_corpus(root, speaker_regex)
+    if speaker_regex is not None: return folder_corpus(root, speaker_regex)
+    files = audio_files(root)
+    if not files: raise _no_audio(root)
+    transcripts = _read_transcripts(root)
+    return [librispeech_utterance(path, transcripts) if is_librispeech_name(path)
+            else folder_utterance(path, root) for path in files]
 
 # %% ../../nbs/data/01_corpora.ipynb #88b60bdd
 def split_speakers(speakers, heldout:float=0.25, seed:int=0) -> dict[str, str]:
-    "Map each speaker to `train` or `heldout`: a seeded `heldout` share of speakers, at least one each side when possible."
-    spk = sorted(set(speakers))
-    order = np.random.default_rng(seed).permutation(len(spk))
-    n_held = min(max(round(heldout * len(spk)), 1 if len(spk) > 1 and heldout > 0 else 0), len(spk) - 1) if spk else 0
-    held = {spk[i] for i in order[:n_held]}
-    return {s: 'heldout' if s in held else 'train' for s in spk}
+    "Map each speaker to `train` or `heldout`: a seeded `heldout` share, one each side at least if possible."
+    names = sorted(set(speakers))
+    order = np.random.default_rng(seed).permutation(len(names))
+    at_least = 1 if len(names) > 1 and heldout > 0 else 0
+    n_held = min(max(round(heldout * len(names)), at_least), len(names) - 1) if names else 0
+    held = {names[i] for i in order[:n_held]}
+    return {name: 'heldout' if name in held else 'train' for name in names}
