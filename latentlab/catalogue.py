@@ -30,15 +30,16 @@ def switching_walk_store(out, speakers:int=8, # speakers; a quarter of them held
                   noise=noise, seed=seed)
     rng = np.random.default_rng(seed)
     drifts = simplex_drifts(modes, dim, drift, rng)
-    spk = [f'spk{s:02d}' for s in range(speakers)]
+    speaker_ids = [f'spk{s:02d}' for s in range(speakers)]
     lengths = rng.integers(frames // 2, frames + frames // 2 + 1, speakers * utts)
-    index = pd.DataFrame(dict(utt=[f'{s}-{u:04d}' for s in spk for u in range(utts)], speaker=np.repeat(spk, utts),
-                              n_frames=lengths, duration_s=lengths / frame_rate))
-    index.insert(2, 'split', index.speaker.map(split_speakers(spk, heldout, seed)))
-    modes_of = [sticky_modes(int(n), modes, stay, rng) for n in lengths]
-    blocks = (switching_walk(m, drifts, noise, rng).astype(dtype) for m in modes_of)
-    meta = dict(corpus=f'switching walk {config}', encoder='switching-walk', encoder_config=config, sample_rate=None,
-                frame_rate=frame_rate, dim=dim, dtype=dtype, heldout=heldout, seed=seed,
+    index = pd.DataFrame(dict(utt=[f'{speaker}-{u:04d}' for speaker in speaker_ids for u in range(utts)],
+                              speaker=np.repeat(speaker_ids, utts), n_frames=lengths,
+                              duration_s=lengths / frame_rate))
+    index.insert(2, 'split', index.speaker.map(split_speakers(speaker_ids, heldout, seed)))
+    modes_of = [sticky_modes(int(length), modes, stay, rng) for length in lengths]    # each utterance's modes
+    blocks = (switching_walk(utt_modes, drifts, noise, rng).astype(dtype) for utt_modes in modes_of)
+    meta = dict(corpus=f'switching walk {config}', encoder='switching-walk', encoder_config=config,
+                sample_rate=None, frame_rate=frame_rate, dim=dim, dtype=dtype, heldout=heldout, seed=seed,
                 phones=[f'm{i}' for i in range(modes)], skipped=[],
                 known_ratio=switching_walk_ratio(modes, stay, drift, noise, dim))
     write_store(out, index, blocks, np.concatenate(modes_of), meta)
@@ -46,11 +47,13 @@ def switching_walk_store(out, speakers:int=8, # speakers; a quarter of them held
 
 # %% ../nbs/21_catalogue.ipynb #0392ef8c
 def real_speech_dir() -> Path|None:
-    "The LibriSpeech sample: `$LATENTLAB_REAL_SPEECH`, else `shared/speech/real/librispeech` beside the checkout."
+    "The LibriSpeech sample: `$LATENTLAB_REAL_SPEECH`, else `shared/speech/real/librispeech` by the checkout."
     if 'LATENTLAB_REAL_SPEECH' in os.environ: candidates = [Path(os.environ['LATENTLAB_REAL_SPEECH'])]
     else:
-        here = [Path(__file__).resolve(), Path.cwd().resolve()] if '__file__' in globals() else [Path.cwd().resolve()]
-        candidates = [parent/'shared'/'speech'/'real'/'librispeech' for path in here for parent in path.parents]
+        here = [Path.cwd().resolve()]
+        if '__file__' in globals(): here.insert(0, Path(__file__).resolve())    # this module first
+        candidates = [parent/'shared'/'speech'/'real'/'librispeech'
+                      for path in here for parent in path.parents]
     return next((path for path in candidates if path.is_dir()), None)
 
 # %% ../nbs/21_catalogue.ipynb #b6f48e48
@@ -58,6 +61,7 @@ def cached_store_dir(name:str, settings:dict) -> Path:
     "The cache folder of a built-in store: its name and a hash of everything that decides its contents."
     return cache_dir()/'stores'/f'{name}-{cache_key(settings)}'
 
+# %% ../nbs/21_catalogue.ipynb #b8cfcb87
 def default_store(progress:bool=True) -> Store:
     "The embedded default: the eSpeak corpus through `logmel`, extracted once into the cache."
     from latentlab.encoders import LogMel
@@ -71,18 +75,20 @@ def real_speech_store(subset:str='', # `test-clean` or `test-other`; both when e
     "The LibriSpeech sample (or one subset) through `logmel` at 12.5 Hz, extracted once into the cache."
     from latentlab.encoders import LogMel
     root = real_speech_dir()
-    if root is None: raise StoreError("the real-speech sample is not here: set LATENTLAB_REAL_SPEECH to a folder in "
-                                      "LibriSpeech's layout, or put shared/speech/real/librispeech beside the checkout")
+    if root is None:
+        raise StoreError("the real-speech sample is not here: set LATENTLAB_REAL_SPEECH to a folder in "
+                         "LibriSpeech's layout, or put shared/speech/real/librispeech beside the checkout")
     if subset and not (root/subset).is_dir():
-        have = ', '.join(sorted(p.name for p in root.iterdir() if p.is_dir()))
+        have = ', '.join(sorted(folder.name for folder in root.iterdir() if folder.is_dir()))
         raise StoreError(f"real: no subset {subset!r} in {root}; it has {have}")
     out = cached_store_dir('real-logmel', dict(root=str(root), subset=subset))
     if not (out/'meta.json').exists():
-        extract(librispeech_corpus(root/subset), LogMel(device='cpu'), out, corpus=str(root/subset), progress=progress)
+        extract(librispeech_corpus(root/subset), LogMel(device='cpu'), out, corpus=str(root/subset),
+                progress=progress)
     return Store(out)
 
 def open_store(spec, progress:bool=True) -> Store:
-    "A store from a folder, or from a built-in name: `default`, `walk[:key=value,...]` or `real[:subset=...]`."
+    "A store from a folder, or a built-in name: `default`, `walk[:key=value,...]` or `real[:subset=...]`."
     if Path(spec).is_dir(): return Store(spec)
     name, opts = parse_spec(str(spec))
     if name == 'default' and not opts: return default_store(progress)

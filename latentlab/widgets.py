@@ -13,9 +13,9 @@ import numpy as np, plotly.graph_objects as go, ipywidgets as W
 from plotly.subplots import make_subplots
 from functools import cached_property
 from .measure.core import (COARSENERS, MIN_PER_CLUSTER, TARGETS, ClusterSums, Condition, ProbeError,
-                                    Projection, Quantizer, TargetScale, check_cluster_sizes, coarsen, context_frames,
-                                    fit_kmeans, frames_per_utt, group_errors, permute_within, raw_kind, raw_target,
-                                    reuse_freed_memory, scaled_sums)
+                                    Projection, Quantizer, TargetScale, check_cluster_sizes, coarsen,
+                                    context_frames, fit_kmeans, frames_per_utt, group_errors, permute_within,
+                                    raw_kind, raw_target, reuse_freed_memory, scaled_sums)
 from .measure.geometry import embed_2d
 from .store import Store
 
@@ -25,9 +25,15 @@ __all__ = ['LRU', 'Superseded', 'no_step', 'ExplorerData', 'CoarsenessExplorer']
 # %% ../nbs/90_widgets.ipynb #922b46b0
 class LRU(OrderedDict):
     "A dict that forgets its least recently used entries beyond `size`."
-    def __init__(self, size:int): super().__init__(); self.size = size
+    def __init__(self, size:int):
+        super().__init__()
+        self.size = size
+
     def get_or(self, key, make):
-        if key in self: self.move_to_end(key); return self[key]
+        "The value at `key`, made by `make()` and kept if it is not there."
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
         value = self[key] = make()
         while len(self) > self.size: self.popitem(last=False)
         return value
@@ -51,27 +57,31 @@ class ExplorerData:
 
     @cached_property
     def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        "Frames of whole utterances, seeded, up to `max_frames` in all (float32), their bounds, and which are training."
-        b, split = self.store.bounds, self.store.index.split.to_numpy()
-        order = np.random.default_rng(self.seed).permutation(len(b) - 1)
-        chosen = np.sort(order[:max(1, int(np.searchsorted(np.cumsum(np.diff(b)[order]), self.max_frames, side='right')))])
-        X = np.concatenate([self.store.read(b[u], b[u + 1]) for u in chosen])
-        return X, np.concatenate([[0], np.cumsum(np.diff(b)[chosen])]), split[chosen] == 'train'
+        "Seeded whole utterances, up to `max_frames` frames (float32), their bounds, and which are training."
+        bounds, split = self.store.bounds, self.store.index.split.to_numpy()
+        lengths = np.diff(bounds)
+        order = np.random.default_rng(self.seed).permutation(len(lengths))
+        n_utts = max(1, int(np.searchsorted(np.cumsum(lengths[order]), self.max_frames, side='right')))
+        chosen = np.sort(order[:n_utts])
+        X = np.concatenate([self.store.read(bounds[u], bounds[u + 1]) for u in chosen])
+        return X, np.concatenate([[0], np.cumsum(lengths[chosen])]), split[chosen] == 'train'
 
     def sample(self, L:int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         "The rows, the positions in them of the frames probed at L, and which of those are training frames."
         X, bounds, train_utt = self.rows
         idx, train = context_frames(bounds, L), np.repeat(train_utt, frames_per_utt(bounds, L))
-        if not train.any(): raise ProbeError(f"{self.store.path}: no training utterance is longer than L={L} frames")
+        if not train.any():
+            raise ProbeError(f"{self.store.path}: no training utterance is longer than L={L} frames")
         return X, idx, train
 
     def chunks(self, L:int, what:str, step=no_step):
-        "The sample at L in pieces: (rows, positions of the probed frames in them, which probed frames), calling `step` before each."
+        "The sample at L in pieces: rows, positions of the probed frames in them, which frames; `step` first."
         X, idx, _ = self.sample(L)
-        for i in range(0, len(idx), self.chunk):
-            step(what, i / len(idx))
-            sub = idx[i:i + self.chunk]
-            yield X[sub[0] - L:sub[-1] + 1], sub - (sub[0] - L), slice(i, i + len(sub))
+        for start in range(0, len(idx), self.chunk):
+            step(what, start / len(idx))
+            positions = idx[start:start + self.chunk]
+            first = positions[0] - L                                    # the first row their contexts need
+            yield X[first:positions[-1] + 1], positions - first, slice(start, start + len(positions))
 
     def projection(self, L:int, coarsener:str, d:int) -> Projection:
         "The coarsener at L, then PCA(d) fitted on `pca_frames` training contexts by the randomized solver."
@@ -84,47 +94,53 @@ class ExplorerData:
         with self.lock: return self.projections.get_or((L, coarsener, d), make)
 
     def coarse(self, L:int, coarsener:str, d:int, step=no_step) -> np.ndarray|None:
-        "All the projected contexts when d > 0 (small enough to keep); None without PCA (computed chunk by chunk when needed)."
+        "All the projected contexts when d > 0 (small enough to keep); None without PCA (see `contexts`)."
         if not d: return None
         def make():
-            q = self.projection(L, coarsener, d)
-            return np.concatenate([q.features(Xc, pos) for Xc, pos, _ in self.chunks(L, 'projecting', step)])
+            projection = self.projection(L, coarsener, d)
+            return np.concatenate([projection.features(rows, positions)
+                                   for rows, positions, _ in self.chunks(L, 'projecting', step)])
         with self.lock: return self.features.get_or((L, coarsener, d), make)
 
     def contexts(self, L:int, coarsener:str, d:int, which:np.ndarray) -> np.ndarray:
-        "The (projected) contexts of the probed frames `which`."
-        f = self.coarse(L, coarsener, d)
-        if f is not None: return f[which]
+        "The (projected) contexts of the probed frames `which`, computed here when they are not kept."
+        features = self.coarse(L, coarsener, d)
+        if features is not None: return features[which]
         X, idx, _ = self.sample(L)
         return self.projection(L, coarsener, d).features(X, idx[which])
 
     def labels(self, cond:Condition, step=no_step) -> np.ndarray:
-        "The cluster of each sampled frame under `cond` (k-means fitted on `per_centroid`·K training contexts)."
+        "Each sampled frame's cluster under `cond` (k-means fitted on `per_centroid`·K training contexts)."
         def make():
             X, idx, train = self.sample(cond.L)
             check_cluster_sizes(cond.K, int(train.sum()), what=f"the explorer's sample of {self.store.path}")
-            fit_rows = np.random.default_rng(self.seed).permutation(np.flatnonzero(train))[:self.per_centroid * cond.K]
+            shuffled = np.random.default_rng(self.seed).permutation(np.flatnonzero(train))
+            fit_rows = shuffled[:self.per_centroid * cond.K]
             fit_contexts = self.contexts(cond.L, cond.coarsener, cond.d, fit_rows)
-            centroids = fit_kmeans(fit_contexts, cond.K, self.seed, per_centroid=-(-len(fit_rows) // cond.K), step=step)
+            per_centroid = -(-len(fit_rows) // cond.K)                       # ceil: every fit row used
+            centroids = fit_kmeans(fit_contexts, cond.K, self.seed, per_centroid=per_centroid, step=step)
             quantizer = Quantizer(cond, self.projection(cond.L, cond.coarsener, cond.d), centroids)
             features = self.coarse(cond.L, cond.coarsener, cond.d, step)
             if features is not None: return quantizer.nearest(features)
-            out = np.empty(len(idx), np.int32)
-            for rows, pos, at in self.chunks(cond.L, 'assigning', step): out[at] = quantizer.assign(rows, pos)
-            return out
+            assigned = np.empty(len(idx), np.int32)
+            for rows, positions, at in self.chunks(cond.L, 'assigning', step):
+                assigned[at] = quantizer.assign(rows, positions)
+            return assigned
         with self.lock: return self.clusters.get_or((cond.L, cond.coarsener, cond.d, cond.K), make)
 
     def raw_sums(self, cond:Condition, step=no_step) -> tuple[ClusterSums, ClusterSums]:
-        "Sums by (split, cluster) of the unscaled target of `cond`, for its clusters and for random ones of the same sizes."
+        "Sums by (split, cluster) of `cond`'s raw target, for its clusters and random ones of equal sizes."
         kind = raw_kind(cond.target)
         def make():
-            lab, train = self.labels(cond, step), self.sample(cond.L)[2]
-            rand, held = permute_within(lab, train, np.random.default_rng(self.seed)), (~train).astype(np.int64)
+            labels, train = self.labels(cond, step), self.sample(cond.L)[2]
+            random_labels = permute_within(labels, train, np.random.default_rng(self.seed))
+            groups = (~train).astype(np.int64)                               # 0: train, 1: held out
             sums = [ClusterSums.zeros(2, cond.K, self.store.dim) for _ in range(2)]
-            for Xc, pos, s in self.chunks(cond.L, 'summing', step):
-                y = raw_target(Xc, pos, kind)
-                sq = np.einsum('nd,nd->n', y, y).astype(np.float64)
-                for sm, l in zip(sums, (lab, rand)): sm.add(y, sq, held[s], l[s])
+            for rows, positions, at in self.chunks(cond.L, 'summing', step):
+                Y = raw_target(rows, positions, kind)
+                sq_norms = np.einsum('nd,nd->n', Y, Y).astype(np.float64)
+                for cluster_sums, clustering in zip(sums, (labels, random_labels)):
+                    cluster_sums.add(Y, sq_norms, groups[at], clustering[at])
             return sums
         with self.lock: return self.sums.get_or((cond.L, cond.coarsener, cond.d, cond.K, kind), make)
 
@@ -136,40 +152,46 @@ class ExplorerData:
         with self.lock: return self.scales.get_or((L, target), make)
 
     def second_moments(self, L:int, target:str, step=no_step) -> np.ndarray:
-        "Σ r rᵀ of the raw target over each split (2, D, D), or its diagonal (2, D) when that is all `target` needs."
+        "Σ r rᵀ of the raw target per split (2, D, D), or its diagonal (2, D) when `target` needs no more."
         full, kind = target.endswith('_white'), raw_kind(target)
-        moment = (lambda y: (y.T @ y).astype(np.float64)) if full else (lambda y: np.einsum('nd,nd->d', y, y, dtype=np.float64))
+        def moment(Y:np.ndarray) -> np.ndarray:
+            return (Y.T @ Y).astype(np.float64) if full else np.einsum('nd,nd->d', Y, Y, dtype=np.float64)
         def make():
-            held, every, out = ~self.sample(L)[2], 0, 0
-            for Xc, pos, s in self.chunks(L, 'moments', step):
-                y = raw_target(Xc, pos, kind)
-                every, out = every + moment(y), out + moment(y[held[s]])
-            return np.stack([every - out, out])
+            is_heldout, everything, heldout = ~self.sample(L)[2], 0, 0
+            for rows, positions, at in self.chunks(L, 'moments', step):
+                Y = raw_target(rows, positions, kind)
+                everything, heldout = everything + moment(Y), heldout + moment(Y[is_heldout[at]])
+            return np.stack([everything - heldout, heldout])
         with self.lock: return self.moments.get_or((L, kind, full), make)
 
     def ratios(self, cond:Condition, step=no_step) -> dict:
         "In-sample and held-out ratios of `cond` and of random clusters of the same sizes (cached)."
         with self.lock:
-            if cond not in self.results: step('starting', 0); self.results[cond] = self._ratios(cond, step)
+            if cond not in self.results:
+                step('starting', 0)
+                self.results[cond] = self._ratios(cond, step)
             return self.results[cond]
 
     def _ratios(self, cond:Condition, step) -> dict:
-        sums, scale, out = self.raw_sums(cond, step), self.scale(cond.L, cond.target), {}
+        "`ratios`, computed."
+        sums, scale, ratios = self.raw_sums(cond, step), self.scale(cond.L, cond.target), {}
         second = self.second_moments(cond.L, cond.target, step) if scale.scale is not None else None
-        held_out = (~self.sample(cond.L)[2]).any()
-        for name, s in zip(('lookup', 'random'), sums):
-            sse, sst = group_errors(scaled_sums(s, second, scale), np.array([True, False]))
-            out[f'{name} train'] = float(sse[0] / sst[0])
-            out[f'{name} heldout'] = float(sse[1] / sst[1]) if held_out else np.nan
-        return out
+        has_heldout = (~self.sample(cond.L)[2]).any()
+        for name, cluster_sums in zip(('lookup', 'random'), sums):
+            sse, sst = group_errors(scaled_sums(cluster_sums, second, scale), np.array([True, False]))
+            ratios[f'{name} train'] = float(sse[0] / sst[0])
+            ratios[f'{name} heldout'] = float(sse[1] / sst[1]) if has_heldout else np.nan
+        return ratios
 
-    def view(self, L:int, coarsener:str, d:int, method:str='pca', n:int=3000) -> tuple[np.ndarray, np.ndarray]:
+    def view(self, L:int, coarsener:str, d:int, method:str='pca',
+             n:int=3000) -> tuple[np.ndarray, np.ndarray]:
         "Up to `n` of the coarse contexts (which ones, and where) in 2-D, by PCA or UMAP."
         def make():
             N = len(self.sample(L)[1])
             take = np.sort(np.random.default_rng(self.seed).choice(N, min(N, n), replace=False))
-            f = self.contexts(L, coarsener, d, take)
-            return take, embed_2d(f, method, self.seed) if f.shape[1] > 2 else np.c_[f, np.zeros(len(f))][:, :2]
+            contexts = self.contexts(L, coarsener, d, take)
+            if contexts.shape[1] > 2: return take, embed_2d(contexts, method, self.seed)
+            return take, np.c_[contexts, np.zeros(len(contexts))][:, :2]          # 1-D or 2-D already
         with self.lock: return self.views.get_or((L, coarsener, d, method), make)
 
 # %% ../nbs/90_widgets.ipynb #e7de8aea
@@ -177,45 +199,59 @@ class CoarsenessExplorer:
     "Controls for L, coarsener, d, K, target and view, and a live figure of the variance ratio they give."
     Ks = (2, 4, 8, 16, 32, 64, 128, 256)
 
-    def __init__(self, store:Store, max_frames:int=200_000, seed:int=0, L:int=4, coarsener:str='mean', d:int=8,
-                 K:int=64, target:str='dx', view:str='pca'):
+    def __init__(self, store:Store, max_frames:int=200_000, seed:int=0, L:int=4, coarsener:str='mean',
+                 d:int=8, K:int=64, target:str='dx', view:str='pca'):
         self.ed = ExplorerData(store, max_frames, seed)
         self.controls = dict(L=W.IntSlider(L, 1, 16, description='L'),
-                             coarsener=W.Dropdown(options=COARSENERS, value=coarsener, description='coarsener'),
+                             coarsener=W.Dropdown(options=COARSENERS, value=coarsener,
+                                                  description='coarsener'),
                              d=W.Dropdown(options=[0, 2, 4, 8, 16, 32], value=d, description='PCA d'),
                              K=W.SelectionSlider(options=self.Ks, value=K, description='K'),
                              target=W.Dropdown(options=TARGETS, value=target, description='target'))
         self.view = W.ToggleButtons(options=['pca', 'umap'], value=view, description='view')
         self.status, self.progress = W.HTML(), W.FloatProgress(min=0, max=1)
-        self.fig = go.FigureWidget(make_subplots(1, 2, column_widths=[0.6, 0.4], subplot_titles=('variance ratio', 'contexts')))
+        titles = ('variance ratio', 'contexts')
+        self.fig = go.FigureWidget(make_subplots(1, 2, column_widths=[0.6, 0.4], subplot_titles=titles))
         self._draw_empty()
         self.values, self.shown, self._generation, self._threads = {}, None, 0, []
         self._showing = threading.Lock()   # a move and the drawing of an older one never interleave
-        for c in [*self.controls.values(), self.view]: c.observe(lambda change: self.update(), names='value')
+        for control in [*self.controls.values(), self.view]:
+            control.observe(lambda change: self.update(), names='value')
         self.update()
 
     @property
-    def cond(self) -> Condition: return Condition(**{k: c.value for k, c in self.controls.items()})
+    def cond(self) -> Condition:
+        "The setting of the controls."
+        return Condition(**{name: control.value for name, control in self.controls.items()})
 
     def _draw_empty(self):
-        f = self.fig
-        f.add_scatter(x=[], y=[], fill='toself', mode='lines', line=dict(width=0), fillcolor='rgba(128,128,128,0.3)', name='random', row=1, col=1)
-        f.add_scatter(x=[], y=[], mode='lines+markers', name='train', line=dict(color='#1f77b4'), row=1, col=1)
-        f.add_scatter(x=[], y=[], mode='lines+markers', name='heldout', line=dict(color='#d62728'), row=1, col=1)
-        f.add_scatter(x=[], y=[], mode='markers', marker=dict(size=14, symbol='circle-open', color='black'), name='current K', row=1, col=1)
-        f.add_scatter(x=[], y=[], mode='markers', marker=dict(size=4, colorscale='Turbo'), name='contexts', showlegend=False, row=1, col=2)
-        f.add_hline(y=0.6, line=dict(color='crimson', width=1), row=1, col=1)
-        f.update_xaxes(type='log', title='K', row=1, col=1)
-        f.update_layout(height=440, margin=dict(t=80))
+        "Empty traces: the random band, the in-sample and held-out curves, the current K and the contexts."
+        fig = self.fig
+        fig.add_scatter(x=[], y=[], fill='toself', mode='lines', line=dict(width=0),
+                        fillcolor='rgba(128,128,128,0.3)', name='random', row=1, col=1)
+        fig.add_scatter(x=[], y=[], mode='lines+markers', name='train', line=dict(color='#1f77b4'),
+                        row=1, col=1)
+        fig.add_scatter(x=[], y=[], mode='lines+markers', name='heldout', line=dict(color='#d62728'),
+                        row=1, col=1)
+        fig.add_scatter(x=[], y=[], mode='markers', marker=dict(size=14, symbol='circle-open', color='black'),
+                        name='current K', row=1, col=1)
+        fig.add_scatter(x=[], y=[], mode='markers', marker=dict(size=4, colorscale='Turbo'), name='contexts',
+                        showlegend=False, row=1, col=2)
+        fig.add_hline(y=0.6, line=dict(color='crimson', width=1), row=1, col=1)
+        fig.update_xaxes(type='log', title='K', row=1, col=1)
+        fig.update_layout(height=440, margin=dict(t=80))
 
     def update(self):
-        "Start recomputing for the current controls on a worker thread; any earlier work still running is superseded."
+        "Start recomputing for the current controls on a worker thread, superseding any earlier work."
         with self._showing: self._generation += 1
         try: cond = self.cond
-        except ProbeError as e: self.status.value = f"<b>{e}</b>"; return
+        except ProbeError as error:
+            self.status.value = f"<b>{error}</b>"
+            return
         self.status.value = f"computing {cond.name} [{cond.target}] ..."
-        thread = threading.Thread(target=self._work, args=(cond, self.view.value, self._generation), daemon=True)
-        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread = threading.Thread(target=self._work, args=(cond, self.view.value, self._generation),
+                                  daemon=True)
+        self._threads = [running for running in self._threads if running.is_alive()] + [thread]
         thread.start()
 
     def _stepper(self, generation:int):
@@ -227,64 +263,71 @@ class CoarsenessExplorer:
 
     def neighbours(self, cond:Condition) -> list[Condition]:
         "The settings one move away that the worker computes ahead: every other target, then L ± 1."
-        out = [replace(cond, target=t) for t in TARGETS if t != cond.target]
+        ahead = [replace(cond, target=target) for target in TARGETS if target != cond.target]
         for L in (cond.L + 1, cond.L - 1):
             if not 1 <= L <= self.controls['L'].max: continue
-            try: out.append(replace(cond, L=L))
+            try: ahead.append(replace(cond, L=L))
             except ProbeError: pass                    # delta needs L >= 2
-        return out
+        return ahead
 
     def _show(self, generation:int, draw):
-        "Run `draw` unless a newer move has come (checked and drawn under one lock, so no older move draws over it)."
+        "Run `draw` unless a newer move came (checked and drawn under one lock: no older move draws over it)."
         with self._showing:
             if generation != self._generation: raise Superseded
             draw()
 
     def _work(self, cond:Condition, method:str, generation:int):
-        "The current point, its view, the rest of its curve over K, then its neighbours, until a newer move comes."
-        step, t0 = self._stepper(generation), time.perf_counter()
+        "The current point, its view, the rest of its curve over K, then its neighbours, until a newer move."
+        step, started = self._stepper(generation), time.perf_counter()
         try:
             with reuse_freed_memory():
-                r = self.ed.ratios(cond, step)
+                ratios = self.ed.ratios(cond, step)
                 step('shown', 1)
                 def show_point():
-                    self.values, self.shown = dict(r, K=cond.K), cond
+                    self.values, self.shown = dict(ratios, K=cond.K), cond
                     self._draw(cond, method)
-                    self.status.value = (f"{cond.name} [{cond.target}]: heldout {r['lookup heldout']:.3f} "
-                                         f"(random {r['random heldout']:.3f}), in {time.perf_counter() - t0:.2f} s")
+                    took = time.perf_counter() - started
+                    self.status.value = (f"{cond.name} [{cond.target}]: "
+                                         f"heldout {ratios['lookup heldout']:.3f} "
+                                         f"(random {ratios['random heldout']:.3f}), in {took:.2f} s")
                 self._show(generation, show_point)
-                step(f'{method} view', 0); self.ed.view(cond.L, cond.coarsener, cond.d, method)
+                step(f'{method} view', 0)
+                self.ed.view(cond.L, cond.coarsener, cond.d, method)
                 self._show(generation, lambda: self._draw(cond, method))
+                n_train = self.ed.sample(cond.L)[2].sum()
                 for i, K in enumerate(self.Ks):
                     step('curve', i / len(self.Ks))
-                    if self.ed.sample(cond.L)[2].sum() >= MIN_PER_CLUSTER * K: self.ed.ratios(replace(cond, K=K), step)
+                    if n_train >= MIN_PER_CLUSTER * K: self.ed.ratios(replace(cond, K=K), step)
                     self._show(generation, lambda: self._draw(cond, method))
                 ahead = self.neighbours(cond)
-                for i, c in enumerate(ahead):
+                for i, neighbour in enumerate(ahead):
                     step('ahead', i / len(ahead))
-                    try: self.ed.ratios(c, step)
+                    try: self.ed.ratios(neighbour, step)
                     except ProbeError: pass
                 step('done', 1)
         except Superseded: pass
-        except Exception as e:
-            if generation == self._generation: self.status.value = f"<b>{e}</b>"
-            if not isinstance(e, (ProbeError, ImportError)): raise
+        except Exception as error:
+            if generation == self._generation: self.status.value = f"<b>{error}</b>"
+            if not isinstance(error, (ProbeError, ImportError)): raise
 
     def curve(self, cond:Condition) -> dict:
         "The ratios computed so far, by K, for `cond` with any K."
-        same = lambda c: (c.L, c.coarsener, c.d, c.target) == (cond.L, cond.coarsener, cond.d, cond.target)
-        return {c.K: r for c, r in list(self.ed.results.items()) if same(c)}
+        curve_key = lambda c: (c.L, c.coarsener, c.d, c.target)
+        return {other.K: ratios for other, ratios in list(self.ed.results.items())
+                if curve_key(other) == curve_key(cond)}
 
     def _draw(self, cond:Condition, method:str):
-        pts = sorted(self.curve(cond).items())
-        Ks, view = [K for K, _ in pts], (cond.L, cond.coarsener, cond.d, method)
+        "Draw the curve of `cond` so far, its current point, and its view once it is computed."
+        curve = sorted(self.curve(cond).items())                          # (K, ratios) in order of K
+        Ks, view = [K for K, _ in curve], (cond.L, cond.coarsener, cond.d, method)
+        def along(key:str) -> list: return [ratios[key] for _, ratios in curve]
         with self.fig.batch_update():
-            band, ins, held, cur, scatter = self.fig.data
-            band.x, band.y = Ks + Ks[::-1], [r['random train'] for _, r in pts] + [r['random heldout'] for _, r in pts][::-1]
-            ins.x, ins.y = Ks, [r['lookup train'] for _, r in pts]
-            held.x, held.y = Ks, [r['lookup heldout'] for _, r in pts]
+            band, train, heldout, current, scatter = self.fig.data
+            band.x, band.y = Ks + Ks[::-1], along('random train') + along('random heldout')[::-1]
+            train.x, train.y = Ks, along('lookup train')
+            heldout.x, heldout.y = Ks, along('lookup heldout')
             now = self.ed.results.get(cond)
-            if now: cur.x, cur.y = [cond.K, cond.K], [now['lookup train'], now['lookup heldout']]
+            if now: current.x, current.y = [cond.K, cond.K], [now['lookup train'], now['lookup heldout']]
             if view in self.ed.views:
                 take, xy = self.ed.views[view]
                 scatter.x, scatter.y = xy[:, 0], xy[:, 1]
@@ -294,7 +337,7 @@ class CoarsenessExplorer:
 
     def wait(self, timeout:float=300):
         "Wait until the work of every move so far is done (or dropped)."
-        for t in list(self._threads): t.join(timeout)
+        for thread in list(self._threads): thread.join(timeout)
         return self
 
     def figure(self) -> go.Figure:
@@ -303,4 +346,5 @@ class CoarsenessExplorer:
 
     def _ipython_display_(self):
         from IPython.display import display
-        display(W.HBox([W.VBox(list(self.controls.values()) + [self.view, self.progress, self.status]), self.fig]))
+        controls = W.VBox(list(self.controls.values()) + [self.view, self.progress, self.status])
+        display(W.HBox([controls, self.fig]))

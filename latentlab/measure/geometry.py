@@ -26,38 +26,41 @@ __all__ = ['GEOMETRY_COND', 'GEOMETRY_LABELS', 'sample_steps', 'effective_rank',
 
 # %% ../../nbs/measure/02_geometry.ipynb #dca966ea
 def sample_steps(store:Store, n:int=50_000, seed:int=0) -> dict:
-    "Up to `n` random frames with two earlier frames in their utterance: x, dx, the previous dx, speaker, phone."
+    "Up to `n` random frames with two earlier frames in their utterance: x, dx, previous dx, speaker, phone."
     frames = context_frames(store.bounds, 2)
     if not len(frames): raise ProbeError(f"{store.path}: no utterance has 3 frames; geometry needs steps")
     if len(frames) > n: frames = np.sort(np.random.default_rng(seed).choice(frames, n, replace=False))
-    w = store.windows(frames, 3)                                               # (n, 3, D): x_{t-2}, x_{t-1}, x_t
+    windows = store.windows(frames, 3)                                   # (n, 3, D): x_{t-2}, x_{t-1}, x_t
     utt = np.searchsorted(store.bounds, frames, side='right') - 1
-    return dict(frames=frames, x=w[:, 2], dx=w[:, 2] - w[:, 1], dx_prev=w[:, 1] - w[:, 0],
-                speaker=store.index.speaker.to_numpy()[utt], utt=utt, phone=np.asarray(store.phones[frames]))
+    return dict(frames=frames, x=windows[:, 2], dx=windows[:, 2] - windows[:, 1],
+                dx_prev=windows[:, 1] - windows[:, 0], speaker=store.index.speaker.to_numpy()[utt], utt=utt,
+                phone=np.asarray(store.phones[frames]))
 
 # %% ../../nbs/measure/02_geometry.ipynb #0b0400d1
 def effective_rank(eigenvalues:np.ndarray) -> dict:
     "Participation ratio, entropy rank, and components for 90% of the variance, of covariance eigenvalues."
-    ev = np.sort(np.clip(np.asarray(eigenvalues, np.float64), 0, None))[::-1]
-    p = ev / ev.sum()
-    return dict(participation_ratio=float(ev.sum()**2 / (ev**2).sum()),
+    eigenvalues = np.sort(np.clip(np.asarray(eigenvalues, np.float64), 0, None))[::-1]
+    p = eigenvalues / eigenvalues.sum()
+    return dict(participation_ratio=float(eigenvalues.sum()**2 / (eigenvalues**2).sum()),
                 entropy_rank=float(np.exp(-(p[p > 0] * np.log(p[p > 0])).sum())),
                 n90=int(np.searchsorted(np.cumsum(p), 0.9) + 1))
 
 def spectrum(X:np.ndarray) -> dict:
     "Covariance eigenvalues of `X` (descending), their shares, and `effective_rank`."
-    ev = np.linalg.eigvalsh(np.cov(np.asarray(X, np.float64), rowvar=False))[::-1].clip(0)
-    return dict(eigenvalues=ev, share=ev / ev.sum(), **effective_rank(ev))
+    eigenvalues = np.linalg.eigvalsh(np.cov(np.asarray(X, np.float64), rowvar=False))[::-1].clip(0)
+    return dict(eigenvalues=eigenvalues, share=eigenvalues / eigenvalues.sum(), **effective_rank(eigenvalues))
 
 # %% ../../nbs/measure/02_geometry.ipynb #8531ee22
 def plot_spectra(spectra:dict, title:str='Variance spectrum') -> go.Figure:
     "Cumulative explained variance against components, one curve per named spectrum."
     fig = go.Figure()
-    for name, r in spectra.items():
-        fig.add_trace(go.Scatter(x=np.arange(1, len(r['share']) + 1), y=np.cumsum(r['share']), mode='lines',
-                                 name=f"{name} (PR {r['participation_ratio']:.1f}, 90% in {r['n90']})"))
+    for name, spec in spectra.items():
+        cumulative = np.cumsum(spec['share'])
+        fig.add_trace(go.Scatter(x=np.arange(1, len(cumulative) + 1), y=cumulative, mode='lines',
+                                 name=f"{name} (PR {spec['participation_ratio']:.1f}, 90% in {spec['n90']})"))
     fig.add_hline(y=0.9, line=dict(dash='dot', color='grey'))
-    return fig.update_layout(title=title, xaxis=dict(title='components', type='log'), yaxis_title='cumulative share', height=380)
+    return fig.update_layout(title=title, xaxis=dict(title='components', type='log'),
+                             yaxis_title='cumulative share', height=380)
 
 # %% ../../nbs/measure/02_geometry.ipynb #a7e36103
 def twonn(X:np.ndarray, n:int=20_000, seed:int=0) -> float:
@@ -65,36 +68,43 @@ def twonn(X:np.ndarray, n:int=20_000, seed:int=0) -> float:
     X = np.asarray(X, np.float32)
     if len(X) > n: X = X[np.random.default_rng(seed).choice(len(X), n, replace=False)]
     X = np.ascontiguousarray(X - X.mean(0))
-    index = faiss.IndexFlatL2(X.shape[1]); index.add(X)
-    d2 = index.search(X, 3)[0][:, 1:].astype(np.float64)                 # squared distances to neighbours 1 and 2
-    ok = d2[:, 0] > 0
-    return float(ok.sum() / (0.5 * np.log(d2[ok, 1] / d2[ok, 0])).sum())
+    index = faiss.IndexFlatL2(X.shape[1])
+    index.add(X)
+    sq_dists = index.search(X, 3)[0][:, 1:].astype(np.float64)        # to neighbours 1 and 2, squared
+    distinct = sq_dists[:, 0] > 0
+    log_mu = 0.5 * np.log(sq_dists[distinct, 1] / sq_dists[distinct, 0])
+    return float(distinct.sum() / log_mu.sum())
 
 # %% ../../nbs/measure/02_geometry.ipynb #940284a7
 def smoothness(steps:dict) -> dict:
     "Step size, step ratio and turning of sampled steps (`sample_steps`)."
     x, dx, prev = steps['x'], steps['dx'], steps['dx_prev']
     norm, norm_prev = np.linalg.norm(dx, axis=1), np.linalg.norm(prev, axis=1)
-    ok = (norm > 0) & (norm_prev > 0)
-    ratio = norm[ok] / norm_prev[ok]
-    return dict(relative_step=float(np.median(norm / np.linalg.norm(x - x.mean(0), axis=1).clip(1e-12))),
+    moving = (norm > 0) & (norm_prev > 0)
+    ratio = norm[moving] / norm_prev[moving]
+    spread = np.linalg.norm(x - x.mean(0), axis=1).clip(1e-12)
+    cosines = (dx[moving] * prev[moving]).sum(1) / (norm[moving] * norm_prev[moving])
+    return dict(relative_step=float(np.median(norm / spread)),
                 step_ratio=float(np.median(ratio)), step_ratio_log_std=float(np.log(ratio).std()),
-                turning_cosine=float(np.mean((dx[ok] * prev[ok]).sum(1) / (norm[ok] * norm_prev[ok]))))
+                turning_cosine=float(np.mean(cosines)))
 
 def utterance_segments(store:Store, length:int, max_segments:int=4000, seed:int=0) -> np.ndarray:
     "Up to `max_segments` random windows of `length` consecutive frames inside utterances, (n, length, D)."
-    n = np.diff(store.bounds) - length + 1
-    starts = np.concatenate([store.bounds[u] + np.arange(k) for u, k in enumerate(n) if k > 0]) if (n > 0).any() else np.array([], int)
-    if not len(starts): raise ProbeError(f"{store.path}: no utterance has {length} frames")
-    if len(starts) > max_segments: starts = np.random.default_rng(seed).choice(starts, max_segments, replace=False)
+    n_starts = np.diff(store.bounds) - length + 1                         # windows that fit in each utterance
+    if not (n_starts > 0).any(): raise ProbeError(f"{store.path}: no utterance has {length} frames")
+    starts = np.concatenate([store.bounds[utt] + np.arange(count)
+                             for utt, count in enumerate(n_starts) if count > 0])
+    if len(starts) > max_segments:
+        starts = np.random.default_rng(seed).choice(starts, max_segments, replace=False)
     return store.windows(np.sort(starts) + length - 1, length)
 
 def temporal_spectrum(segments:np.ndarray, frame_rate:float) -> pd.DataFrame:
     "Welch power spectrum over time of each dimension, averaged over dimensions, from (n, T, D) segments."
-    seg = segments - segments.mean(1, keepdims=True)
-    window = np.hanning(seg.shape[1])[None, :, None]
-    power = (np.abs(np.fft.rfft(seg * window, axis=1))**2).mean((0, 2))
-    return pd.DataFrame(dict(freq_hz=np.fft.rfftfreq(seg.shape[1], 1 / frame_rate), power=power / power.sum()))
+    centred = segments - segments.mean(1, keepdims=True)
+    window = np.hanning(centred.shape[1])[None, :, None]
+    power = (np.abs(np.fft.rfft(centred * window, axis=1))**2).mean((0, 2))
+    freq_hz = np.fft.rfftfreq(centred.shape[1], 1 / frame_rate)
+    return pd.DataFrame(dict(freq_hz=freq_hz, power=power / power.sum()))
 
 def high_frequency_share(spec:pd.DataFrame, frame_rate:float) -> float:
     "Share of power above a quarter of the frame rate (the upper half of the band)."
@@ -102,39 +112,45 @@ def high_frequency_share(spec:pd.DataFrame, frame_rate:float) -> float:
 
 def autocorrelation(segments:np.ndarray, max_lag:int=20) -> pd.DataFrame:
     "Autocorrelation of centred latents over lags, within segments, averaged over dimensions."
-    seg = segments - segments.reshape(-1, segments.shape[2]).mean(0)
-    var = (seg**2).mean()
-    lags = np.arange(min(max_lag, seg.shape[1] - 1) + 1)
-    return pd.DataFrame(dict(lag=lags, r=[(seg[:, l:] * seg[:, :seg.shape[1] - l]).mean() / var for l in lags]))
+    centred = segments - segments.reshape(-1, segments.shape[2]).mean(0)
+    var = (centred**2).mean()
+    T = centred.shape[1]
+    lags = np.arange(min(max_lag, T - 1) + 1)
+    r = [(centred[:, lag:] * centred[:, :T - lag]).mean() / var for lag in lags]
+    return pd.DataFrame(dict(lag=lags, r=r))
 
-# %% ../../nbs/measure/02_geometry.ipynb #04486af5
+# %% ../../nbs/measure/02_geometry.ipynb #9a6bea37
 def plot_smoothness(spectra:dict, autocorrs:dict, frame_rate:float|None=None) -> go.Figure:
     "Temporal power spectra and autocorrelations, one curve per named store."
     fig = make_subplots(1, 2, subplot_titles=('temporal power spectrum (mean over dims)', 'autocorrelation'))
     for i, name in enumerate(spectra):
-        c = DEFAULT_PLOTLY_COLORS[i % len(DEFAULT_PLOTLY_COLORS)]
-        fig.add_trace(go.Scatter(x=spectra[name].freq_hz, y=spectra[name].power, name=name, line=dict(color=c)), 1, 1)
-        fig.add_trace(go.Scatter(x=autocorrs[name].lag, y=autocorrs[name].r, name=name, line=dict(color=c), showlegend=False), 1, 2)
+        line = dict(color=DEFAULT_PLOTLY_COLORS[i % len(DEFAULT_PLOTLY_COLORS)])
+        fig.add_trace(go.Scatter(x=spectra[name].freq_hz, y=spectra[name].power, name=name, line=line), 1, 1)
+        fig.add_trace(go.Scatter(x=autocorrs[name].lag, y=autocorrs[name].r, name=name, line=line,
+                                 showlegend=False), 1, 2)
     fig.update_yaxes(type='log', title='share of power', row=1, col=1)
-    fig.update_xaxes(title='Hz', row=1, col=1); fig.update_xaxes(title='lag (frames)', row=1, col=2)
+    fig.update_xaxes(title='Hz', row=1, col=1)
+    fig.update_xaxes(title='lag (frames)', row=1, col=2)
     return fig.update_layout(height=380)
 
 # %% ../../nbs/measure/02_geometry.ipynb #b130d7d9
 def cluster_spreads(dx:np.ndarray, labels:np.ndarray, min_size:int=10) -> pd.DataFrame:
-    "Per cluster (with at least `min_size` frames): size, participation ratio and variance share of dx within it."
+    "Per cluster of `min_size` frames or more: size, participation ratio and variance share of dx within it."
     total = np.trace(np.cov(dx, rowvar=False))
     rows = []
     for k in np.unique(labels):
-        d = dx[labels == k]
-        if len(d) < min_size: continue
-        ev = np.linalg.eigvalsh(np.cov(np.asarray(d, np.float64), rowvar=False))
-        rows.append(dict(cluster=int(k), size=len(d), participation_ratio=effective_rank(ev)['participation_ratio'],
-                         variance_share=float(ev.clip(0).sum() / total)))
+        cluster_dx = dx[labels == k]
+        if len(cluster_dx) < min_size: continue
+        eigenvalues = np.linalg.eigvalsh(np.cov(np.asarray(cluster_dx, np.float64), rowvar=False))
+        rows.append(dict(cluster=int(k), size=len(cluster_dx),
+                         participation_ratio=effective_rank(eigenvalues)['participation_ratio'],
+                         variance_share=float(eigenvalues.clip(0).sum() / total)))
     return pd.DataFrame(rows)
 
 GEOMETRY_COND = Condition(L=4, coarsener='concat', d=8, K=64)
 
-def sample_clusters(store:Store, cond:Condition=GEOMETRY_COND, n:int=200_000, seed:int=0) -> tuple[np.ndarray, np.ndarray]:
+def sample_clusters(store:Store, cond:Condition=GEOMETRY_COND, n:int=200_000,
+                    seed:int=0) -> tuple[np.ndarray, np.ndarray]:
     "Up to `n` random frames the probe clusters under `cond` (sorted), and their clusters."
     frames, labels = clusters(store, cond, seed=seed)
     take = np.sort(np.random.default_rng(seed).choice(len(frames), min(len(frames), n), replace=False))
@@ -142,32 +158,37 @@ def sample_clusters(store:Store, cond:Condition=GEOMETRY_COND, n:int=200_000, se
 
 def steps_at(store:Store, frames:np.ndarray) -> np.ndarray:
     "dx at `frames` (each with an earlier frame in its utterance)."
-    w = store.windows(frames, 2)
-    return w[:, 1] - w[:, 0]
+    windows = store.windows(frames, 2)
+    return windows[:, 1] - windows[:, 0]
 
-def conditional_concentration(store:Store, cond:Condition=GEOMETRY_COND, seed:int=0) -> tuple[pd.DataFrame, dict]:
+def conditional_concentration(store:Store, cond:Condition=GEOMETRY_COND,
+                              seed:int=0) -> tuple[pd.DataFrame, dict]:
     "`cluster_spreads` of dx under the probe's clusters of `cond`, and the marginal's spectrum."
     frames, labels = sample_clusters(store, cond, seed=seed)
     dx = steps_at(store, frames)
     return cluster_spreads(dx, labels), spectrum(dx)
 
-# %% ../../nbs/measure/02_geometry.ipynb #1711e845
+# %% ../../nbs/measure/02_geometry.ipynb #11814ec9
 def plot_concentration(spreads:dict, marginals:dict) -> go.Figure:
     "Distribution over clusters of the participation ratio of dx within them, against the marginal's."
     fig = go.Figure()
-    for i, (name, c) in enumerate(spreads.items()):
+    for i, (name, spread) in enumerate(spreads.items()):
         colour = DEFAULT_PLOTLY_COLORS[i % len(DEFAULT_PLOTLY_COLORS)]
-        fig.add_trace(go.Histogram(x=c.participation_ratio, name=f"{name}: within clusters", opacity=0.6, marker_color=colour))
+        fig.add_trace(go.Histogram(x=spread.participation_ratio, name=f"{name}: within clusters", opacity=0.6,
+                                   marker_color=colour))
         fig.add_vline(x=marginals[name]['participation_ratio'], line=dict(color=colour, dash='dash'),
                       annotation_text=f"{name}: marginal")
-    return fig.update_layout(barmode='overlay', title='Effective rank of the next step within each context cluster',
-                             xaxis_title='participation ratio of cov(dx | cluster)', yaxis_title='clusters', height=380)
+    return fig.update_layout(barmode='overlay',
+                             title='Effective rank of the next step within each context cluster',
+                             xaxis_title='participation ratio of cov(dx | cluster)', yaxis_title='clusters',
+                             height=380)
 
 # %% ../../nbs/measure/02_geometry.ipynb #a85c6ac9
-def mode_bic(F:np.ndarray, ks=(1, 2, 4, 8, 16, 32), d:int=8, seed:int=0) -> pd.DataFrame:
-    "BIC of full-covariance Gaussian mixtures with each number of components in `ks`, on `F` reduced by PCA to d."
-    Z = PCA(min(d, F.shape[1]), random_state=seed).fit_transform(F)
-    return pd.DataFrame([dict(components=k, bic=GaussianMixture(k, random_state=seed, n_init=1).fit(Z).bic(Z)) for k in ks])
+def mode_bic(contexts:np.ndarray, ks=(1, 2, 4, 8, 16, 32), d:int=8, seed:int=0) -> pd.DataFrame:
+    "BIC of a full-covariance Gaussian mixture per number of components in `ks`, on `contexts` in PCA(d)."
+    reduced = PCA(min(d, contexts.shape[1]), random_state=seed).fit_transform(contexts)
+    def bic(k): return GaussianMixture(k, random_state=seed, n_init=1).fit(reduced).bic(reduced)
+    return pd.DataFrame([dict(components=k, bic=bic(k)) for k in ks])
 
 def context_means(store:Store, L:int=4, n:int=20_000, seed:int=0) -> np.ndarray:
     "Mean-pooled contexts of up to `n` random frames."
@@ -183,53 +204,61 @@ def purity(clusters:np.ndarray, labels:np.ndarray) -> float:
 
 def label_structure(clusters:np.ndarray, labels:np.ndarray) -> dict:
     "NMI and purity of `clusters` against `labels` (frames labelled -1 left out)."
-    ok = labels >= 0
-    if not ok.any(): return dict(nmi=np.nan, purity=np.nan, labelled=0)
-    return dict(nmi=float(normalized_mutual_info_score(labels[ok], clusters[ok])), purity=purity(clusters[ok], labels[ok]),
-                labelled=int(ok.sum()))
+    has_label = labels >= 0
+    if not has_label.any(): return dict(nmi=np.nan, purity=np.nan, labelled=0)
+    return dict(nmi=float(normalized_mutual_info_score(labels[has_label], clusters[has_label])),
+                purity=purity(clusters[has_label], labels[has_label]), labelled=int(has_label.sum()))
 
 def speaker_share(x:np.ndarray, speakers:np.ndarray) -> float:
     "Share of the total sum of squares of `x` between speakers' means."
-    x = np.asarray(x, np.float64); grand = x.mean(0)
-    between = sum((speakers == s).sum() * ((x[speakers == s].mean(0) - grand)**2).sum() for s in np.unique(speakers))
+    x = np.asarray(x, np.float64)
+    grand = x.mean(0)
+    between = sum((speakers == speaker).sum() * ((x[speakers == speaker].mean(0) - grand)**2).sum()
+                  for speaker in np.unique(speakers))
     return float(between / ((x - grand)**2).sum())
 
 # %% ../../nbs/measure/02_geometry.ipynb #9bc5fe19
 def plot_bic(bics:dict) -> go.Figure:
     "Mixture BIC against components, one curve per named store, each relative to its own minimum."
-    fig = go.Figure([go.Scatter(x=b.components, y=b.bic - b.bic.min(), mode='lines+markers', name=name) for name, b in bics.items()])
+    fig = go.Figure([go.Scatter(x=bic.components, y=bic.bic - bic.bic.min(), mode='lines+markers', name=name)
+                     for name, bic in bics.items()])
     return fig.update_layout(title='Discrete modes: Gaussian-mixture BIC of the contexts (lower is better)',
-                             xaxis=dict(title='components', type='log'), yaxis_title='BIC − its minimum', height=380)
+                             xaxis=dict(title='components', type='log'), yaxis_title='BIC − its minimum',
+                             height=380)
 
 # %% ../../nbs/measure/02_geometry.ipynb #8180b4e2
 def geometry(store:Store, cond:Condition=GEOMETRY_COND, n:int=50_000, seed:int=0) -> dict:
     "Every geometry number of `store` (under the probe's clusters of `cond`), and the curves behind them."
     steps = sample_steps(store, n, seed)
-    sx, sdx = spectrum(steps['x']), spectrum(steps['dx'])
+    spectrum_x, spectrum_dx = spectrum(steps['x']), spectrum(steps['dx'])
     segments = utterance_segments(store, min(16, int(np.diff(store.bounds).max())), seed=seed)
     temporal, autocorr = temporal_spectrum(segments, store.frame_rate), autocorrelation(segments)
-    f, lab = sample_clusters(store, cond, seed=seed)
-    spreads = cluster_spreads(steps_at(store, f), lab)
+    frames, labels = sample_clusters(store, cond, seed=seed)
+    spreads = cluster_spreads(steps_at(store, frames), labels)
     bic = mode_bic(context_means(store, cond.L, 20_000, seed), seed=seed)
-    labelled = label_structure(lab, np.asarray(store.phones[f - 1]).astype(np.int64))   # the context's last frame
+    last_phones = np.asarray(store.phones[frames - 1]).astype(np.int64)        # at the context's last frame
+    labelled = label_structure(labels, last_phones)
     smooth = smoothness(steps)
+    within_ratio = (spreads['size'] * spreads.variance_share).sum() / spreads['size'].sum()
     numbers = dict(
-        x_participation_ratio=sx['participation_ratio'], x_entropy_rank=sx['entropy_rank'], x_n90=sx['n90'],
-        dx_participation_ratio=sdx['participation_ratio'], dx_entropy_rank=sdx['entropy_rank'], dx_n90=sdx['n90'],
+        x_participation_ratio=spectrum_x['participation_ratio'], x_entropy_rank=spectrum_x['entropy_rank'],
+        x_n90=spectrum_x['n90'], dx_participation_ratio=spectrum_dx['participation_ratio'],
+        dx_entropy_rank=spectrum_dx['entropy_rank'], dx_n90=spectrum_dx['n90'],
         x_twonn=twonn(steps['x'], seed=seed), dx_twonn=twonn(steps['dx'], seed=seed),
         relative_step=smooth['relative_step'], step_ratio=smooth['step_ratio'],
         step_ratio_log_std=smooth['step_ratio_log_std'], turning_cosine=smooth['turning_cosine'],
-        high_frequency_share=high_frequency_share(temporal, store.frame_rate), autocorrelation_lag1=float(autocorr.r[1]),
+        high_frequency_share=high_frequency_share(temporal, store.frame_rate),
+        autocorrelation_lag1=float(autocorr.r[1]),
         clusters=cond.name,
         dx_within_participation_ratio=float(spreads.participation_ratio.median()),
-        dx_marginal_participation_ratio=sdx['participation_ratio'],
-        dx_within_variance_ratio=float((spreads['size'] * spreads.variance_share).sum() / spreads['size'].sum()),
+        dx_marginal_participation_ratio=spectrum_dx['participation_ratio'],
+        dx_within_variance_ratio=float(within_ratio),
         bic_components=int(bic.components[bic.bic.idxmin()]),
         label_nmi=labelled['nmi'], label_purity=labelled['purity'],
         speaker_share=speaker_share(steps['x'], steps['speaker']),
     )
-    return dict(numbers=numbers, spectrum_x=sx, spectrum_dx=sdx, temporal=temporal, autocorr=autocorr, spreads=spreads, bic=bic,
-                cond=cond, clustered=(f, lab))
+    return dict(numbers=numbers, spectrum_x=spectrum_x, spectrum_dx=spectrum_dx, temporal=temporal,
+                autocorr=autocorr, spreads=spreads, bic=bic, cond=cond, clustered=(frames, labels))
 
 GEOMETRY_LABELS = dict(
     x_participation_ratio='x: participation ratio', x_entropy_rank='x: entropy rank',
@@ -239,23 +268,28 @@ GEOMETRY_LABELS = dict(
     relative_step='relative step |dx|/|x|', step_ratio='step ratio |dx_t|/|dx_t-1|',
     step_ratio_log_std='step ratio, std of log', turning_cosine='turning cosine',
     high_frequency_share='high-frequency share of power', autocorrelation_lag1='autocorrelation at lag 1',
-    clusters='context clusters', dx_within_participation_ratio='dx within clusters: median participation ratio',
+    clusters='context clusters',
+    dx_within_participation_ratio='dx within clusters: median participation ratio',
     dx_marginal_participation_ratio='dx marginal: participation ratio',
-    dx_within_variance_ratio='dx within clusters: variance ratio', bic_components='mixture components at minimum BIC',
+    dx_within_variance_ratio='dx within clusters: variance ratio',
+    bic_components='mixture components at minimum BIC',
     label_nmi='clusters vs labels: NMI', label_purity='clusters vs labels: purity',
     speaker_share='speaker share of x variance')
 
 def geometry_table(results:dict, labels:bool=True) -> pd.DataFrame:
-    "The numbers of several named `geometry` results side by side, rows labelled for reading (or by identifier)."
+    "The numbers of several named `geometry` results side by side, rows in words (or by identifier)."
     table = pd.DataFrame({name: result['numbers'] for name, result in results.items()})
     return table.rename(index=GEOMETRY_LABELS) if labels else table
 
 def geometry_figures(results:dict) -> list[go.Figure]:
     "The figures of several named `geometry` results, their curves overlaid."
-    return [plot_spectra({f'{n} x': r['spectrum_x'] for n, r in results.items()} | {f'{n} dx': r['spectrum_dx'] for n, r in results.items()}),
-            plot_smoothness({n: r['temporal'] for n, r in results.items()}, {n: r['autocorr'] for n, r in results.items()}),
-            plot_concentration({n: r['spreads'] for n, r in results.items()}, {n: r['spectrum_dx'] for n, r in results.items()}),
-            plot_bic({n: r['bic'] for n, r in results.items()})]
+    def by_name(key:str, suffix:str='') -> dict:
+        "The `key` of each result, by its name (plus `suffix`)."
+        return {f'{name}{suffix}': result[key] for name, result in results.items()}
+    return [plot_spectra(by_name('spectrum_x', ' x') | by_name('spectrum_dx', ' dx')),
+            plot_smoothness(by_name('temporal'), by_name('autocorr')),
+            plot_concentration(by_name('spreads'), by_name('spectrum_dx')),
+            plot_bic(by_name('bic'))]
 
 # %% ../../nbs/measure/02_geometry.ipynb #f28de7cb
 def embed_2d(X:np.ndarray, method:str='pca', seed:int=0) -> np.ndarray:
@@ -266,18 +300,21 @@ def embed_2d(X:np.ndarray, method:str='pca', seed:int=0) -> np.ndarray:
     except ImportError: raise ImportError("UMAP needs umap-learn: pip install 'latentlab[umap]'") from None
     return umap.UMAP(random_state=seed, n_jobs=1).fit_transform(X)
 
-def view_of(store:Store, frames:np.ndarray, labels:np.ndarray, L:int, method:str='pca', n:int=3000, seed:int=0) -> pd.DataFrame:
-    "Up to `n` of `frames` with their contexts (mean-pooled over L) in 2-D, their `labels`, the phone at t-1 and the speaker."
+def view_of(store:Store, frames:np.ndarray, labels:np.ndarray, L:int, method:str='pca', n:int=3000,
+            seed:int=0) -> pd.DataFrame:
+    "Up to `n` of `frames`: their contexts (mean-pooled over L) in 2-D, `labels`, phone at t-1, speaker."
     take = np.sort(np.random.default_rng(seed).choice(len(frames), min(n, len(frames)), replace=False))
-    f = frames[take]
-    xy = embed_2d(store.windows(f - 1, L).mean(1), method, seed)
-    phones = np.asarray(store.phones[f - 1]).astype(int)
-    names = np.array(store.meta['phones'] + [''])
-    return pd.DataFrame(dict(x=xy[:, 0], y=xy[:, 1], cluster=labels[take].astype(str), phone=names[phones],
-                             speaker=store.index.speaker.to_numpy()[np.searchsorted(store.bounds, f, side='right') - 1]))
+    chosen = frames[take]
+    xy = embed_2d(store.windows(chosen - 1, L).mean(1), method, seed)
+    phones = np.asarray(store.phones[chosen - 1]).astype(int)
+    phone_names = np.array(store.meta['phones'] + [''])                     # a phone of -1 (none) reads ''
+    utt = np.searchsorted(store.bounds, chosen, side='right') - 1
+    return pd.DataFrame(dict(x=xy[:, 0], y=xy[:, 1], cluster=labels[take].astype(str),
+                             phone=phone_names[phones], speaker=store.index.speaker.to_numpy()[utt]))
 
-def context_view(store:Store, cond:Condition=GEOMETRY_COND, method:str='pca', n:int=3000, seed:int=0) -> pd.DataFrame:
-    "Up to `n` contexts in 2-D (mean-pooled over L), with their cluster under `cond`, the phone at t-1 and the speaker."
+def context_view(store:Store, cond:Condition=GEOMETRY_COND, method:str='pca', n:int=3000,
+                 seed:int=0) -> pd.DataFrame:
+    "Up to `n` contexts (mean-pooled over L) in 2-D, with their cluster under `cond`, phone at t-1, speaker."
     return view_of(store, *clusters(store, cond, seed=seed), cond.L, method, n, seed)
 
 def plot_context_view(view:pd.DataFrame, title:str='Contexts') -> go.Figure:
