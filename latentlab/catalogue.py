@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect, os
 from pathlib import Path
 import numpy as np, pandas as pd
-from .core import SpecError, cache_dir, cache_key, check_options, parse_spec
+from .core import cache_dir, cache_key, check_options, parse_spec
 from .data.corpora import espeak_corpus, librispeech_corpus, split_speakers
 from .data.synthetic import simplex_drifts, sticky_modes, switching_walk, switching_walk_ratio
 from .store import Store, StoreError, extract, write_store

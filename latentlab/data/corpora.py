@@ -6,7 +6,7 @@ Docs: https://latentlab.github.io/latentlab/data/corpora.html.md"""
 
 # %% ../../nbs/data/01_corpora.ipynb #23d566a9
 from __future__ import annotations
-import ctypes, hashlib, os, random, re, shutil, tempfile, threading
+import ctypes, hashlib, random, re, shutil, tempfile, threading
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np

@@ -6,8 +6,7 @@ Docs: https://latentlab.github.io/latentlab/measure/geometry.html.md"""
 
 # %% ../../nbs/measure/02_geometry.ipynb #9e800b92
 from __future__ import annotations
-from pathlib import Path
-import numpy as np, pandas as pd, plotly.graph_objects as go, plotly.io as pio, faiss
+import numpy as np, pandas as pd, plotly.graph_objects as go, faiss
 from plotly.colors import DEFAULT_PLOTLY_COLORS
 from plotly.subplots import make_subplots
 from sklearn.decomposition import PCA

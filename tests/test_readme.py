@@ -1,0 +1,11 @@
+"What the README shows a new user runs as shown."
+import re
+from conftest import ROOT
+
+def test_the_readme_python_runs():
+    blocks = re.findall(r'```python\n(.*?)```', (ROOT/'README.md').read_text(), re.S)
+    assert blocks, "the README shows no Python"
+    namespace = {}
+    for block in blocks: exec(compile(block, 'README.md', 'exec'), namespace)
+    table = namespace['table']
+    assert set(table.method) == {'lookup', 'random', 'ridge', 'knn'} and set(table.split) == {'train', 'heldout'}
