@@ -23,11 +23,11 @@ from .core import (COARSENERS, ClusterSums, Condition, ProbeError, Quantizer, Ta
 from ..store import Store
 
 # %% auto #0
-__all__ = ['SEED', 'SWEEP', 'PRESETS', 'GRID_GRAMMAR', 'TARGET_WORDS', 'CRITERION', 'COLOURS', 'grid', 'unique', 'check_finite',
-           'gather_contexts', 'utterance_chunks', 'utterance_groups', 'ProbeData', 'assign_clusters', 'sum_targets',
-           'split_ratios', 'boot_weights', 'knn_predict', 'fit_ridge', 'fit_references', 'fit_quantizers', 'clusters',
-           'lookup_rows', 'reference_rows', 'default_groups', 'RowCache', 'batches', 'variance_ratio', 'parse_grid',
-           'seed_table', 'heldout_note', 'plot_variance_ratio']
+__all__ = ['SEED', 'SWEEP', 'PRESETS', 'GRID_GRAMMAR', 'TARGET_WORDS', 'CRITERION', 'TARGET_DASH', 'TARGET_MARKER', 'COLOURS',
+           'grid', 'unique', 'check_finite', 'gather_contexts', 'utterance_chunks', 'utterance_groups', 'ProbeData',
+           'assign_clusters', 'sum_targets', 'split_ratios', 'boot_weights', 'knn_predict', 'fit_ridge',
+           'fit_references', 'fit_quantizers', 'clusters', 'lookup_rows', 'reference_rows', 'default_groups',
+           'RowCache', 'batches', 'variance_ratio', 'parse_grid', 'seed_table', 'heldout_note', 'plot_variance_ratio']
 
 # %% ../../nbs/measure/01_probe.ipynb #5e6fc5e2
 SEED = tuple(Condition(L=4, coarsener=coarsener, d=d, K=K, target=target)
@@ -420,6 +420,7 @@ def heldout_note(table:pd.DataFrame) -> str:
             "speakers for a held-out split; extract a corpus with more speakers, or set --heldout)")
 
 CRITERION = 0.6
+TARGET_DASH, TARGET_MARKER = dict(dx='solid', x='dash'), dict(dx='circle', x='diamond')   # one look per target
 COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf']
 
 def _series(conditions:pd.Series) -> pd.Series:
@@ -450,7 +451,8 @@ def plot_variance_ratio(table:pd.DataFrame, title:str|None=None) -> go.Figure:
                           arrayminus=curve.ratio - curve.lo)
             fig.add_trace(go.Scatter(x=curve.K, y=curve.ratio, mode='lines+markers', name=name,
                                      legendgroup=name, showlegend=col == 1, error_y=errors,
-                                     line=dict(color=colours.get(series))), 1, col)
+                                     line=dict(color=colours.get(series), dash=TARGET_DASH.get(target, 'dot')),
+                                     marker=dict(symbol=TARGET_MARKER.get(target, 'square'))), 1, col)
         for ref in rows[rows.method.isin(['ridge', 'knn'])].itertuples():
             dash = 'dash' if ref.method == 'ridge' else 'dot'
             fig.add_hline(y=ref.ratio, line=dict(dash=dash, color='black', width=1),
