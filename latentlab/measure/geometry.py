@@ -10,18 +10,20 @@ import numpy as np, pandas as pd, plotly.graph_objects as go, faiss
 from plotly.colors import DEFAULT_PLOTLY_COLORS
 from plotly.subplots import make_subplots
 from sklearn.decomposition import PCA
-from sklearn.metrics import normalized_mutual_info_score
+from scipy.signal import welch
+from sklearn.metrics import adjusted_mutual_info_score, normalized_mutual_info_score
 from sklearn.mixture import GaussianMixture
 from .core import Condition, ProbeError, context_frames
 from .probe import clusters
 from ..store import Store
 
 # %% auto #0
-__all__ = ['GEOMETRY_COND', 'GEOMETRY_LABELS', 'sample_steps', 'effective_rank', 'spectrum', 'plot_spectra', 'twonn',
-           'smoothness', 'utterance_segments', 'temporal_spectrum', 'high_frequency_share', 'autocorrelation',
-           'plot_smoothness', 'cluster_spreads', 'sample_clusters', 'steps_at', 'conditional_concentration',
-           'plot_concentration', 'mode_bic', 'context_means', 'purity', 'label_structure', 'speaker_share', 'plot_bic',
-           'geometry', 'geometry_table', 'geometry_figures', 'embed_2d', 'view_of', 'context_view', 'plot_context_view']
+__all__ = ['TWONN_N', 'GEOMETRY_COND', 'MODE_KS', 'GEOMETRY_LABELS', 'sample_steps', 'effective_rank', 'spectrum', 'plot_spectra',
+           'nearest_two', 'drop_duplicates', 'twonn', 'smoothness', 'utterance_segments', 'temporal_spectrum',
+           'high_frequency_share', 'autocorrelation', 'plot_smoothness', 'cluster_spreads', 'sample_clusters',
+           'steps_at', 'conditional_concentration', 'plot_concentration', 'mode_bic', 'context_means', 'purity',
+           'label_structure', 'speaker_share', 'speaker_structure', 'plot_bic', 'geometry', 'geometry_table',
+           'geometry_figures', 'embed_2d', 'view_of', 'context_view', 'plot_context_view']
 
 # %% ../../nbs/measure/02_geometry.ipynb #dca966ea
 def sample_steps(store:Store, n:int=50_000, seed:int=0) -> dict:
@@ -62,19 +64,50 @@ def plot_spectra(spectra:dict, title:str='Variance spectrum') -> go.Figure:
                              yaxis_title='cumulative share', height=380)
 
 # %% ../../nbs/measure/02_geometry.ipynb #a7e36103
-def twonn(X:np.ndarray, n:int=20_000, seed:int=0) -> float:
-    "TwoNN intrinsic dimension of (a sample of up to `n` rows of) `X`."
-    X = np.asarray(X, np.float32)
-    if len(X) > n: X = X[np.random.default_rng(seed).choice(len(X), n, replace=False)]
-    X = np.ascontiguousarray(X - X.mean(0))
+TWONN_N = 20_000                                                         # rows TwoNN samples, for every store
+
+def nearest_two(X:np.ndarray, candidates:int=8) -> tuple[np.ndarray, np.ndarray]:
+    "Squared distances and indices of each row's two nearest others: faiss's candidates re-ranked in float64."
     index = faiss.IndexFlatL2(X.shape[1])
     index.add(X)
-    sq_dists = index.search(X, 3)[0][:, 1:].astype(np.float64)        # to neighbours 1 and 2, squared
-    distinct = sq_dists[:, 0] > 0
-    log_mu = 0.5 * np.log(sq_dists[distinct, 1] / sq_dists[distinct, 0])
-    return float(distinct.sum() / log_mu.sum())
+    found = index.search(X, min(candidates + 1, len(X)))[1]     # faiss's float32 distances are coarse
+    X64, sq_dists = X.astype(np.float64), np.empty(found.shape)             # (n, candidates + 1)
+    for start in range(0, len(X), 1024):                                     # in chunks: n × 9 × D is large
+        rows = slice(start, start + 1024)
+        sq_dists[rows] = ((X64[rows, None] - X64[found[rows].clip(0)])**2).sum(2)
+    sq_dists[(found < 0) | (found == np.arange(len(X))[:, None])] = np.inf  # not a row, or the row itself
+    nearest = np.argsort(sq_dists, axis=1)[:, :2]
+    return np.take_along_axis(sq_dists, nearest, 1), np.take_along_axis(found, nearest, 1)
 
-# %% ../../nbs/measure/02_geometry.ipynb #940284a7
+def drop_duplicates(X:np.ndarray, rtol:float=1e-6) -> np.ndarray:
+    "Rows of `X` with no earlier row within `rtol` times the rows' RMS norm (exact and near duplicates)."
+    X = np.unique(X, axis=0)
+    tolerance = (rtol * np.sqrt((X**2).sum(1).mean()))**2                   # squared, like faiss's distances
+    while True:
+        sq_dists, neighbours = nearest_two(X)
+        rows = np.arange(len(X))[:, None]
+        duplicate = ((sq_dists <= tolerance) & (neighbours < rows) & (neighbours >= 0)).any(1)
+        if not duplicate.any(): return X
+        X = np.ascontiguousarray(X[~duplicate])
+
+def twonn(X:np.ndarray, n:int=TWONN_N, seed:int=0, estimator:str='maximum likelihood',
+          rtol:float=1e-6, discard:float=0.1) -> dict:
+    "TwoNN intrinsic dimension of a sample of up to `n` rows of `X`, duplicates dropped, by `estimator`."
+    X = np.asarray(X, np.float32)
+    if len(X) > n: X = X[np.random.default_rng(seed).choice(len(X), n, replace=False)]
+    distinct = drop_duplicates(X, rtol)                                    # before centring: float32's scale
+    distinct = np.ascontiguousarray(distinct - distinct.mean(0))
+    sq_dists = nearest_two(distinct)[0]                                    # (n, 2), none zero
+    log_mu = np.sort(0.5 * np.log(sq_dists[:, 1] / sq_dists[:, 0]))        # log(r2 / r1), ascending
+    if estimator == 'maximum likelihood': dimension = len(log_mu) / log_mu.sum()
+    elif estimator == 'linear fit':
+        kept = int(len(log_mu) * (1 - discard))
+        y = -np.log(1 - np.arange(1, kept + 1) / len(log_mu))              # -log(1 - F(mu))
+        dimension = (log_mu[:kept] * y).sum() / (log_mu[:kept]**2).sum()
+    else: raise ProbeError(f"estimator {estimator!r}: use 'maximum likelihood' or 'linear fit'")
+    return dict(dimension=float(dimension), estimator=estimator, n=len(X), duplicates=len(X) - len(distinct))
+
+# %% ../../nbs/measure/02_geometry.ipynb #f8d9b61b
 def smoothness(steps:dict) -> dict:
     "Step size, step ratio and turning of sampled steps (`sample_steps`)."
     x, dx, prev = steps['x'], steps['dx'], steps['dx_prev']
@@ -98,11 +131,10 @@ def utterance_segments(store:Store, length:int, max_segments:int=4000, seed:int=
     return store.windows(np.sort(starts) + length - 1, length)
 
 def temporal_spectrum(segments:np.ndarray, frame_rate:float) -> pd.DataFrame:
-    "Welch power spectrum over time of each dimension, averaged over dimensions, from (n, T, D) segments."
-    centred = segments - segments.mean(1, keepdims=True)
-    window = np.hanning(centred.shape[1])[None, :, None]
-    power = (np.abs(np.fft.rfft(centred * window, axis=1))**2).mean((0, 2))
-    freq_hz = np.fft.rfftfreq(centred.shape[1], 1 / frame_rate)
+    "Welch power spectrum over time of each dimension (one window a segment), averaged over dimensions."
+    freq_hz, power = welch(np.asarray(segments, np.float64), fs=frame_rate, window='hann',
+                           nperseg=segments.shape[1], axis=1)                # (n, F, D), one-sided
+    power = power.mean((0, 2))
     return pd.DataFrame(dict(freq_hz=freq_hz, power=power / power.sum()))
 
 def high_frequency_share(spec:pd.DataFrame, frame_rate:float) -> float:
@@ -110,18 +142,21 @@ def high_frequency_share(spec:pd.DataFrame, frame_rate:float) -> float:
     return float(spec.power[spec.freq_hz > frame_rate / 4].sum())
 
 def autocorrelation(segments:np.ndarray, max_lag:int=20) -> pd.DataFrame:
-    "Autocorrelation of centred latents over lags, within segments, averaged over dimensions."
+    "Autocorrelation over lags within segments: mean over dimensions (`r`), and variance-weighted."
     centred = segments - segments.reshape(-1, segments.shape[2]).mean(0)
-    var = (centred**2).mean()
+    var = (centred**2).mean((0, 1)).clip(1e-300)                           # (D,), each dimension's
     T = centred.shape[1]
     lags = np.arange(min(max_lag, T - 1) + 1)
-    r = [(centred[:, lag:] * centred[:, :T - lag]).mean() / var for lag in lags]
-    return pd.DataFrame(dict(lag=lags, r=r))
+    covariances = np.stack([(centred[:, lag:] * centred[:, :T - lag]).mean((0, 1))
+                            for lag in lags])                               # (lags, D)
+    return pd.DataFrame(dict(lag=lags, r=(covariances / var).mean(1),
+                             r_variance_weighted=covariances.sum(1) / var.sum()))
 
 # %% ../../nbs/measure/02_geometry.ipynb #9a6bea37
 def plot_smoothness(spectra:dict, autocorrs:dict, frame_rate:float|None=None) -> go.Figure:
     "Temporal power spectra and autocorrelations, one curve per named store."
-    fig = make_subplots(1, 2, subplot_titles=('temporal power spectrum (mean over dims)', 'autocorrelation'))
+    fig = make_subplots(1, 2, subplot_titles=('temporal power spectrum (mean over dims)',
+                                              'autocorrelation (mean over dims)'))
     for i, name in enumerate(spectra):
         line = dict(color=DEFAULT_PLOTLY_COLORS[i % len(DEFAULT_PLOTLY_COLORS)])
         fig.add_trace(go.Scatter(x=spectra[name].freq_hz, y=spectra[name].power, name=name, line=line), 1, 1)
@@ -183,7 +218,9 @@ def plot_concentration(spreads:dict, marginals:dict) -> go.Figure:
                              height=380)
 
 # %% ../../nbs/measure/02_geometry.ipynb #a85c6ac9
-def mode_bic(contexts:np.ndarray, ks=(1, 2, 4, 8, 16, 32), d:int=8, seed:int=0) -> pd.DataFrame:
+MODE_KS = tuple(range(1, 17)) + (20, 24, 32)                            # every K to 16, then coarser
+
+def mode_bic(contexts:np.ndarray, ks=MODE_KS, d:int=8, seed:int=0) -> pd.DataFrame:
     "BIC of a full-covariance Gaussian mixture per number of components in `ks`, on `contexts` in PCA(d)."
     reduced = PCA(min(d, contexts.shape[1]), random_state=seed).fit_transform(contexts)
     def bic(k): return GaussianMixture(k, random_state=seed, n_init=1).fit(reduced).bic(reduced)
@@ -202,11 +239,13 @@ def purity(clusters:np.ndarray, labels:np.ndarray) -> float:
     return float(table.max(axis=1).sum() / table.values.sum())
 
 def label_structure(clusters:np.ndarray, labels:np.ndarray) -> dict:
-    "NMI and purity of `clusters` against `labels` (frames labelled -1 left out)."
+    "NMI, AMI (chance-corrected) and purity of `clusters` against `labels` (frames labelled -1 left out)."
     has_label = labels >= 0
-    if not has_label.any(): return dict(nmi=np.nan, purity=np.nan, labelled=0)
-    return dict(nmi=float(normalized_mutual_info_score(labels[has_label], clusters[has_label])),
-                purity=purity(clusters[has_label], labels[has_label]), labelled=int(has_label.sum()))
+    if not has_label.any(): return dict(nmi=np.nan, ami=np.nan, purity=np.nan, labelled=0)
+    labels, clusters = labels[has_label], clusters[has_label]
+    return dict(nmi=float(normalized_mutual_info_score(labels, clusters)),
+                ami=float(adjusted_mutual_info_score(labels, clusters)),
+                purity=purity(clusters, labels), labelled=int(has_label.sum()))
 
 def speaker_share(x:np.ndarray, speakers:np.ndarray) -> float:
     "Share of the total sum of squares of `x` between speakers' means."
@@ -215,6 +254,13 @@ def speaker_share(x:np.ndarray, speakers:np.ndarray) -> float:
     between = sum((speakers == speaker).sum() * ((x[speakers == speaker].mean(0) - grand)**2).sum()
                   for speaker in np.unique(speakers))
     return float(between / ((x - grand)**2).sum())
+
+def speaker_structure(x:np.ndarray, speakers:np.ndarray, utts:np.ndarray, seed:int=0) -> dict:
+    "Speaker share of `x`, utterance share, and the speaker share with speakers shuffled over utterances."
+    utt_ids, first = np.unique(utts, return_index=True)
+    shuffled = dict(zip(utt_ids, np.random.default_rng(seed).permutation(speakers[first])))
+    return dict(speaker_share=speaker_share(x, speakers), utterance_share=speaker_share(x, utts),
+                shuffled_speaker_share=speaker_share(x, np.array([shuffled[utt] for utt in utts])))
 
 # %% ../../nbs/measure/02_geometry.ipynb #9bc5fe19
 def plot_bic(bics:dict) -> go.Figure:
@@ -237,43 +283,57 @@ def geometry(store:Store, cond:Condition=GEOMETRY_COND, n:int=50_000, seed:int=0
     bic = mode_bic(context_means(store, cond.L, 20_000, seed), seed=seed)
     last_phones = np.asarray(store.phones[frames - 1]).astype(np.int64)        # at the context's last frame
     labelled = label_structure(labels, last_phones)
+    speakers = speaker_structure(steps['x'], steps['speaker'], steps['utt'], seed)
+    twonn_x, twonn_dx = twonn(steps['x'], seed=seed), twonn(steps['dx'], seed=seed)
     smooth = smoothness(steps)
     within_ratio = (spreads['size'] * spreads.variance_share).sum() / spreads['size'].sum()
     numbers = dict(
-        x_participation_ratio=spectrum_x['participation_ratio'], x_entropy_rank=spectrum_x['entropy_rank'],
-        x_n90=spectrum_x['n90'], dx_participation_ratio=spectrum_dx['participation_ratio'],
-        dx_entropy_rank=spectrum_dx['entropy_rank'], dx_n90=spectrum_dx['n90'],
-        x_twonn=twonn(steps['x'], seed=seed), dx_twonn=twonn(steps['dx'], seed=seed),
+        x_participation_ratio=spectrum_x['participation_ratio'],
+        x_eigenvalue_entropy_rank=spectrum_x['entropy_rank'], x_n90=spectrum_x['n90'],
+        dx_participation_ratio=spectrum_dx['participation_ratio'],
+        dx_eigenvalue_entropy_rank=spectrum_dx['entropy_rank'], dx_n90=spectrum_dx['n90'],
+        twonn_estimator=twonn_x['estimator'], twonn_n=twonn_x['n'],
+        x_twonn=twonn_x['dimension'], x_twonn_duplicates=twonn_x['duplicates'],
+        dx_twonn=twonn_dx['dimension'], dx_twonn_duplicates=twonn_dx['duplicates'],
         relative_step=smooth['relative_step'], step_ratio=smooth['step_ratio'],
         step_ratio_log_std=smooth['step_ratio_log_std'], turning_cosine=smooth['turning_cosine'],
         high_frequency_share=high_frequency_share(temporal, store.frame_rate),
         autocorrelation_lag1=float(autocorr.r[1]),
+        autocorrelation_lag1_variance_weighted=float(autocorr.r_variance_weighted[1]),
         clusters=cond.name,
         dx_within_participation_ratio=float(spreads.participation_ratio.median()),
         dx_marginal_participation_ratio=spectrum_dx['participation_ratio'],
         dx_within_variance_ratio=float(within_ratio),
         bic_components=int(bic.components[bic.bic.idxmin()]),
-        label_nmi=labelled['nmi'], label_purity=labelled['purity'],
-        speaker_share=speaker_share(steps['x'], steps['speaker']),
+        label_nmi=labelled['nmi'], label_ami=labelled['ami'], label_purity=labelled['purity'],
+        speaker_share=speakers['speaker_share'], utterance_share=speakers['utterance_share'],
+        shuffled_speaker_share=speakers['shuffled_speaker_share'],
     )
     return dict(numbers=numbers, spectrum_x=spectrum_x, spectrum_dx=spectrum_dx, temporal=temporal,
                 autocorr=autocorr, spreads=spreads, bic=bic, cond=cond, clustered=(frames, labels))
 
 GEOMETRY_LABELS = dict(
-    x_participation_ratio='x: participation ratio', x_entropy_rank='x: entropy rank',
-    x_n90='x: components for 90%', dx_participation_ratio='dx: participation ratio',
-    dx_entropy_rank='dx: entropy rank', dx_n90='dx: components for 90%',
-    x_twonn='x: intrinsic dimension (TwoNN)', dx_twonn='dx: intrinsic dimension (TwoNN)',
+    x_participation_ratio='x: participation ratio',
+    x_eigenvalue_entropy_rank='x: entropy rank of covariance eigenvalues', x_n90='x: components for 90%',
+    dx_participation_ratio='dx: participation ratio',
+    dx_eigenvalue_entropy_rank='dx: entropy rank of covariance eigenvalues', dx_n90='dx: components for 90%',
+    twonn_estimator='TwoNN: estimator', twonn_n='TwoNN: rows sampled',
+    x_twonn='x: intrinsic dimension (TwoNN)', x_twonn_duplicates='x: duplicate rows TwoNN dropped',
+    dx_twonn='dx: intrinsic dimension (TwoNN)', dx_twonn_duplicates='dx: duplicate rows TwoNN dropped',
     relative_step='relative step |dx|/|x|', step_ratio='step ratio |dx_t|/|dx_t-1|',
     step_ratio_log_std='step ratio, std of log', turning_cosine='turning cosine',
-    high_frequency_share='high-frequency share of power', autocorrelation_lag1='autocorrelation at lag 1',
+    high_frequency_share='high-frequency share of power',
+    autocorrelation_lag1='autocorrelation at lag 1 (mean over dims)',
+    autocorrelation_lag1_variance_weighted='autocorrelation at lag 1 (variance-weighted)',
     clusters='context clusters',
     dx_within_participation_ratio='dx within clusters: median participation ratio',
     dx_marginal_participation_ratio='dx marginal: participation ratio',
     dx_within_variance_ratio='dx within clusters: variance ratio',
     bic_components='mixture components at minimum BIC',
-    label_nmi='clusters vs labels: NMI', label_purity='clusters vs labels: purity',
-    speaker_share='speaker share of x variance')
+    label_nmi='clusters vs labels: NMI', label_ami='clusters vs labels: AMI (0 by chance)',
+    label_purity='clusters vs labels: purity', speaker_share='speaker share of x variance',
+    utterance_share='utterance share of x variance',
+    shuffled_speaker_share='speaker share, speakers shuffled over utterances (chance)')
 
 def geometry_table(results:dict, labels:bool=True) -> pd.DataFrame:
     "The numbers of several named `geometry` results side by side, rows in words (or by identifier)."
