@@ -1,5 +1,5 @@
 "Geometry through the command line: `latentlab report` and `latentlab compare` write pages whose figures draw."
-import subprocess, sys
+import re, subprocess, sys
 import numpy as np, pytest
 from conftest import LATENTLAB, ROOT
 from latentlab.measure.geometry import geometry, geometry_table
@@ -9,7 +9,8 @@ from latentlab.catalogue import switching_walk_store
 @pytest.fixture(scope='module')
 def walks(tmp_path_factory):
     d = tmp_path_factory.mktemp('walks')
-    return switching_walk_store(d/'modes', speakers=4, utts=20), switching_walk_store(d/'rw', speakers=4, utts=20, modes=1)
+    return (switching_walk_store(d/'modes', speakers=4, utts=20),
+            switching_walk_store(d/'rw', speakers=4, utts=12, modes=1))      # smaller: compared at equal n
 
 def test_known_answers_on_the_walks(walks):
     modes, rw = walks
@@ -31,6 +32,9 @@ def test_report_and_compare_pages_draw(walks, tmp_path):
         page = out.read_text()
         assert page.count('class="plotly-graph-div"') == 5 + len(stores) and 'intrinsic dimension' in page
         assert page.count(str(rw.path)) >= (cmd == 'compare')
+        if cmd == 'compare':                                  # TwoNN grows with n: both stores on as many rows
+            row = re.search(r'<th>TwoNN: rows sampled</th>\s*<td>(\d+)</td>\s*<td>(\d+)</td>', page)
+            assert row and row.group(1) == row.group(2)
         sys.path.insert(0, str(ROOT/'tools')); import check_docs
         if check_docs.chromium(): assert check_docs.rendered_dom(check_docs.chromium(), out).count('class="main-svg"') >= 10
 

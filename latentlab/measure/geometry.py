@@ -272,7 +272,8 @@ def plot_bic(bics:dict) -> go.Figure:
                              height=380)
 
 # %% ../../nbs/measure/02_geometry.ipynb #8180b4e2
-def geometry(store:Store, cond:Condition=GEOMETRY_COND, n:int=50_000, seed:int=0) -> dict:
+def geometry(store:Store, cond:Condition=GEOMETRY_COND, n:int=50_000, seed:int=0,
+             twonn_n:int=TWONN_N) -> dict:   # rows TwoNN samples: the same for stores compared
     "Every geometry number of `store` (under the probe's clusters of `cond`), and the curves behind them."
     steps = sample_steps(store, n, seed)
     spectrum_x, spectrum_dx = spectrum(steps['x']), spectrum(steps['dx'])
@@ -284,7 +285,7 @@ def geometry(store:Store, cond:Condition=GEOMETRY_COND, n:int=50_000, seed:int=0
     last_phones = np.asarray(store.phones[frames - 1]).astype(np.int64)        # at the context's last frame
     labelled = label_structure(labels, last_phones)
     speakers = speaker_structure(steps['x'], steps['speaker'], steps['utt'], seed)
-    twonn_x, twonn_dx = twonn(steps['x'], seed=seed), twonn(steps['dx'], seed=seed)
+    twonn_x, twonn_dx = (twonn(steps[kind], twonn_n, seed) for kind in ('x', 'dx'))
     smooth = smoothness(steps)
     within_ratio = (spreads['size'] * spreads.variance_share).sum() / spreads['size'].sum()
     numbers = dict(

@@ -9,12 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 import pandas as pd, plotly.io as pio
 from ..core import write_html
-from .geometry import geometry, geometry_figures, geometry_table, plot_context_view, view_of
+from .core import context_frames
+from .geometry import (TWONN_N, geometry, geometry_figures, geometry_table,
+                                        plot_context_view, view_of)
 from .probe import SEED, heldout_note, plot_variance_ratio, seed_table, variance_ratio
 from ..store import format_summary, store_summary
 
 # %% auto #0
-__all__ = ['figure_html', 'phase0_report', 'geometry_report']
+__all__ = ['figure_html', 'phase0_report', 'common_twonn_n', 'geometry_report']
 
 # %% ../../nbs/measure/03_reports.ipynb #d972ece4
 def figure_html(fig, first:bool=True) -> str:
@@ -35,12 +37,17 @@ def phase0_report(table:pd.DataFrame, path, title:str='Phase 0 probe', conds=SEE
     return write_html(path, title, body)
 
 # %% ../../nbs/measure/03_reports.ipynb #62b300ed
+def common_twonn_n(stores:dict) -> int:
+    "The TwoNN sample every store can give: TwoNN grows with n, so stores are compared at equal n."
+    return min(TWONN_N, *(len(context_frames(store.bounds, 2)) for store in stores.values()))
+
 def geometry_report(stores:dict, path, title:str='latentlab report', n_boot:int=1000,
                     progress:bool=False) -> Path:
     "Write the Phase 0 seed table, the geometry numbers and every figure of the named `stores` to one page."
     tables = {name: variance_ratio(store, SEED, n_boot=n_boot, progress=progress)
               for name, store in stores.items()}
-    results = {name: geometry(store) for name, store in stores.items()}
+    twonn_n = common_twonn_n(stores)
+    results = {name: geometry(store, twonn_n=twonn_n) for name, store in stores.items()}
     seeds = pd.concat({name: seed_table(table) for name, table in tables.items()}, names=['store'])
     named = [table.assign(condition=f'{name}: ' + table.condition) for name, table in tables.items()]
     figs = [plot_variance_ratio(pd.concat(named, ignore_index=True))] + geometry_figures(results)
