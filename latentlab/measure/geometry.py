@@ -13,6 +13,7 @@ from sklearn.decomposition import PCA
 from scipy.signal import welch
 from sklearn.metrics import adjusted_mutual_info_score, normalized_mutual_info_score
 from sklearn.mixture import GaussianMixture
+from ..core import subsample
 from .core import Condition, ProbeError, context_frames
 from .probe import clusters
 from ..store import Store
@@ -30,7 +31,7 @@ def sample_steps(store:Store, n:int=50_000, seed:int=0) -> dict:
     "Up to `n` random frames with two earlier frames in their utterance: x, dx, previous dx, speaker, phone."
     frames = context_frames(store.bounds, 2)
     if not len(frames): raise ProbeError(f"{store.path}: no utterance has 3 frames; geometry needs steps")
-    if len(frames) > n: frames = np.sort(np.random.default_rng(seed).choice(frames, n, replace=False))
+    frames = subsample(frames, n, np.random.default_rng(seed))
     windows = store.windows(frames, 3)                                   # (n, 3, D): x_{t-2}, x_{t-1}, x_t
     utt = np.searchsorted(store.bounds, frames, side='right') - 1
     return dict(frames=frames, x=windows[:, 2], dx=windows[:, 2] - windows[:, 1],

@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
-from ..core import atomic_write, seeded_rng
+from ..core import atomic_write, seeded_rng, subsample
 from .core import (COARSENERS, ClusterSums, Condition, ProbeError, Quantizer, TargetScale,
                                     check_cluster_sizes, coarsen, context_frames, fit_quantizer,
                                     frames_per_utt, group_errors, permute_within, raw_target,
@@ -191,8 +191,7 @@ def fit_references(F:np.ndarray, Y:np.ndarray, seed:int=0) -> dict:
 def _sample(data:ProbeData, L:int, split_is_train:bool, n:int, seed:int) -> np.ndarray:
     "A seeded, sorted sample of up to `n` frames probed at L from one split."
     frames = data.frames(L)[data.train(L) == split_is_train]
-    if len(frames) <= n: return frames
-    return np.sort(np.random.default_rng([seed, L, split_is_train]).choice(frames, n, replace=False))
+    return subsample(frames, n, np.random.default_rng([seed, L, split_is_train]))
 
 def _interval(estimate:float, boot:np.ndarray) -> tuple[float, float, float]:
     "An estimate and the 2.5 and 97.5 percentiles of its finite bootstrap values."
