@@ -1,1 +1,7 @@
+"""Are audio latent spaces easy to model autoregressively?
+
+Modules:
+
+- `latentlab.pretrained`: Real, trained speech encoders whose weights ship inside registry packages: Whisper tiny.en, Google's speech_embedding, DeepFilterNet3 and the GE2E speaker encoder, each proven by a known answer."""
+
 __version__ = "0.2.0"

@@ -12,7 +12,7 @@ import numpy as np, pandas as pd
 from .core import cache_dir, cache_key, check_options, parse_spec
 from .data.corpora import espeak_corpus, librispeech_corpus, split_speakers
 from .data.synthetic import simplex_drifts, sticky_modes, switching_walk, switching_walk_ratio
-from .store import Store, StoreError, extract, write_store
+from .store import Store, StoreError, extract, pool_factor, pool_store, write_store
 
 # %% auto #0
 __all__ = ['switching_walk_store', 'real_speech_dir', 'cached_store_dir', 'default_store', 'real_speech_store', 'open_store']
@@ -70,10 +70,11 @@ def default_store(progress:bool=True) -> Store:
         extract(espeak_corpus(), LogMel(device='cpu'), out, corpus='espeak', progress=progress)
     return Store(out)
 
-def real_speech_store(subset:str='', # `test-clean` or `test-other`; both when empty
+def real_speech_store(subset:str='', # `test-other` or `train-clean-100`; both when empty
+                      encoder:str='logmel', # any registered encoder, e.g. `ge2e`; its options after a `/`: `whisper-tiny/layer=2`
                       progress:bool=True) -> Store:
-    "The LibriSpeech sample (or one subset) through `logmel` at 12.5 Hz, extracted once into the cache."
-    from latentlab.encoders import LogMel
+    "The LibriSpeech sample (or one subset) through `encoder` (log-mel at 12.5 Hz by default), extracted once into the cache."
+    from latentlab.encoders import load_encoder
     root = real_speech_dir()
     if root is None:
         raise StoreError("the real-speech sample is not here: set LATENTLAB_REAL_SPEECH to a folder in "
@@ -81,23 +82,39 @@ def real_speech_store(subset:str='', # `test-clean` or `test-other`; both when e
     if subset and not (root/subset).is_dir():
         have = ', '.join(sorted(folder.name for folder in root.iterdir() if folder.is_dir()))
         raise StoreError(f"real: no subset {subset!r} in {root}; it has {have}")
-    out = cached_store_dir('real-logmel', dict(root=str(root), subset=subset))
+    name, _, options = str(encoder).partition('/')
+    settings = dict(root=str(root), subset=subset) | (dict(encoder=encoder) if encoder != 'logmel' else {})
+    out = cached_store_dir('real-' + name if name != 'logmel' else 'real-logmel', settings)
     if not (out/'meta.json').exists():
-        extract(librispeech_corpus(root/subset), LogMel(device='cpu'), out, corpus=str(root/subset),
-                progress=progress)
+        enc = load_encoder(name, **parse_spec(f"{name}:{options.replace('/', ',')}")[1])
+        extract(librispeech_corpus(root/subset), enc, out, corpus=str(root/subset), progress=progress)
     return Store(out)
 
 def open_store(spec, progress:bool=True) -> Store:
-    "A store from a folder, or a built-in name: `default`, `walk[:key=value,...]` or `real[:subset=...]`."
+    "A store from a folder or a built-in name (`default`, `walk[:...]`, `real[:...]`), pooled to `rate=` Hz if asked."
     if Path(spec).is_dir(): return Store(spec)
     name, opts = parse_spec(str(spec))
-    if name == 'default' and not opts: return default_store(progress)
+    rate = opts.pop('rate', None)
+    store = _named_store(spec, name, opts, progress)
+    if rate is None or rate == store.frame_rate: return store
+    pool_factor(store.frame_rate, rate)                                   # a clear error before any work
+    out = cached_store_dir('pooled', dict(path=str(store.path.resolve()), rate=rate,
+                                          latents=store.meta['sha256']['latents.npy']))
+    return Store(out) if (out/'meta.json').exists() else pool_store(store, rate, out)
+
+def _named_store(spec, name:str, opts:dict, progress:bool) -> Store:
+    "The store `name` names, with its options (all but `rate`)."
+    if Path(name).is_dir():
+        check_options(f"store {name}", opts, []); return Store(name)
+    if name == 'default':
+        check_options('default', opts, []); return default_store(progress)
     if name == 'walk':
         check_options('walk', opts, set(inspect.signature(switching_walk_store).parameters) - {'out'})
         out = cached_store_dir('walk', opts)
         return Store(out) if (out/'meta.json').exists() else switching_walk_store(out, **opts)
     if name == 'real':
-        check_options('real', opts, ['subset'])
+        check_options('real', opts, ['subset', 'encoder'])
         return real_speech_store(progress=progress, **opts)
     raise StoreError(f"no store at {spec}: give a store folder (made by `latentlab extract`), "
-                     "'default', 'walk[:modes=4,stay=0.9,...]' or 'real[:subset=test-clean]'")
+                     "'default', 'walk[:modes=4,stay=0.9,...]' or 'real[:subset=test-other,encoder=ge2e]', "
+                     "each optionally pooled with rate=12.5")

@@ -10,17 +10,11 @@ import argparse, json, os, shutil, sys, traceback
 from dataclasses import replace
 from pathlib import Path
 from . import __version__
-from .catalogue import open_store
 from .core import LatentlabError, atomic_write, parse_spec
-from .data.corpora import load_corpus
-from .encoders import load_encoder
-from .measure.probe import (PRESETS, TARGET_WORDS, heldout_note, parse_grid, seed_table, unique,
-                                     variance_ratio)
-from .measure.reports import geometry_report, phase0_report
-from .store import extract, format_readers, format_summary, store_summary
 
 # %% auto #0
-__all__ = ['STORE_HELP', 'parse_shard', 'cmd_extract', 'cmd_info', 'preset', 'format_table', 'cmd_phase0', 'cmd_report',
+__all__ = ['STORE_HELP', 'PRESET_NAMES', 'DOCS', 'COLUMNS_DOC', 'PLOTLY_HELP', 'FIGURES_HELP', 'PHASE0_OUTPUT', 'REPORT_OUTPUT',
+           'parse_shard', 'cmd_extract', 'cmd_info', 'preset', 'format_table', 'cmd_phase0', 'cmd_report',
            'make_parser', 'main']
 
 # %% ../nbs/91_cli.ipynb #2477de03
@@ -34,6 +28,9 @@ def parse_shard(text:str) -> tuple[int, int]:
 
 def cmd_extract(args) -> int:
     "Encode a corpus into a store, resuming whatever is done."
+    from latentlab.data.corpora import load_corpus
+    from latentlab.encoders import load_encoder
+    from latentlab.store import extract, format_readers
     name, options = parse_spec(args.encoder)
     enc = load_encoder(name, weights=args.weights, device=args.device, **options)
     utts = load_corpus(args.corpus, args.speaker_regex)
@@ -52,18 +49,21 @@ def cmd_extract(args) -> int:
 
 def cmd_info(args) -> int:
     "Print a store's summary."
+    from latentlab.catalogue import open_store
+    from latentlab.store import format_summary, store_summary
     summary = store_summary(open_store(args.store))
     print(json.dumps(summary, indent=1) if args.json else format_summary(summary))
     return 0
 
 def preset(name:str, L:int|None=None, target:str|None=None) -> list:
     "A preset's conditions, with L and target changed where given (so `target` leaves one target)."
+    from latentlab.measure.probe import PRESETS, unique
     changes = {key: value for key, value in dict(L=L, target=target).items() if value is not None}
     return unique(replace(c, **changes) for c in PRESETS[name])
 
 def format_table(table) -> str:
     "Lookup, random and reference ratios with their intervals, one line per condition and split."
-    cells = table.assign(ratio=[f"{row.ratio:.4f} [{row.lo:.4f}, {row.hi:.4f}]" 
+    cells = table.assign(ratio=[f"{row.ratio:.4f} [{row.lo:.4f}, {row.hi:.4f}]"
                                 for row in table.itertuples()])
     wide = cells.pivot_table(index=['condition', 'target', 'split'], columns='method', values='ratio',
                              aggfunc='first', sort=False)
@@ -71,6 +71,10 @@ def format_table(table) -> str:
 
 def cmd_phase0(args) -> int:
     "Run the Phase 0 probe on a store and print, save and report its table."
+    from latentlab.catalogue import open_store
+    from latentlab.measure.probe import TARGET_WORDS, heldout_note, parse_grid, seed_table, variance_ratio
+    from latentlab.measure.reports import check_plotly, phase0_report
+    if args.report: check_plotly(args.plotly)
     store = open_store(args.store, progress=not args.quiet)
     conds = parse_grid(args.grid) if args.grid else preset(args.preset, args.L, args.target)
     cache = Path(f'{args.out}.parts') if args.out else None
@@ -81,9 +85,9 @@ def cmd_phase0(args) -> int:
         shutil.rmtree(cache, ignore_errors=True)
     seeds = [c for c in preset('seed', args.L, args.target) if c in conds]
     if args.report:
-        title = f"Phase 0 probe: {store.meta['encoder']} on {store.meta['corpus']}"
-        about = f"Store {store.path}: {len(store)} utterances, {len(store.x)} frames."
-        phase0_report(table, args.report, title, seeds, about=about)
+        title = f"Phase 0 probe of {args.store}: {store.meta['encoder']} latents"
+        phase0_report(table.assign(store=args.store), args.report, title, seeds, store=store,
+                      plotly=args.plotly, figures=args.figures)
     if args.json:
         print(table.to_json(orient='records', indent=1))
         return 0
@@ -98,68 +102,130 @@ def cmd_phase0(args) -> int:
 # %% ../nbs/91_cli.ipynb #bc06c49a
 def cmd_report(args) -> int:
     "Write the report of one store, or the comparison of several, to one HTML page."
+    from latentlab.catalogue import open_store
+    from latentlab.measure.reports import check_plotly, geometry_report
+    check_plotly(args.plotly)
     stores = {name: open_store(name, progress=not args.quiet) for name in args.stores}
     title = ('latentlab report: ' if len(stores) == 1 else 'latentlab comparison: ') + ', '.join(stores)
-    print(geometry_report(stores, args.out, title, n_boot=args.boot, progress=not args.quiet))
+    print(geometry_report(stores, args.out, title, n_boot=args.boot, progress=not args.quiet, plotly=args.plotly,
+                          figures=args.figures))
     return 0
 
-STORE_HELP = "store folder, or a built-in name: default (eSpeak via logmel), walk[:...], real[:subset=...]"
+STORE_HELP = ("store folder, or a built-in name: default (eSpeak via logmel), walk[:...], "
+              "real[:subset=...,encoder=NAME]; add rate=12.5 (FOLDER:rate=12.5, real:encoder=ge2e,rate=12.5) "
+              "to pool it to a common frame rate")
+PRESET_NAMES = ('seed', 'sweep')                     # `latentlab.measure.probe.PRESETS`, without importing it
+DOCS = 'https://latentlab.github.io/latentlab'
+COLUMNS_DOC = f'{DOCS}/measure/reports.html#the-columns-of-the-phase-0-table'
+PLOTLY_HELP = ("how the page loads plotly's script: inline (default; the page works offline, about 4.8 MB) "
+               "or cdn (from cdn.plot.ly when opened; a page of a few hundred kB)")
+FIGURES_HELP = ("also write each figure's numbers as DIR/NAME.csv and the figure as DIR/NAME.svg and .png "
+                "(SVG and PNG need kaleido, pip install 'latentlab[export]', and Chrome or Chromium)")
+
+PHASE0_OUTPUT = f"""\
+what it writes:
+  standard output  the store, the seed table (ratio [95% interval] per condition, lookup and random, by
+                   target and split), then every ratio: lookup, random, ridge and knn per condition and split
+  --json           the table as JSON records instead
+  --out OUT        the table as parquet, one row per condition, target, split and method; finished
+                   conditions are kept in OUT.parts until the run completes
+  --report PAGE    one HTML page: what was measured on what, a verdict against 0.6 per condition and
+                   target, the known answer of a walk, the seed table, the figure, and every number
+  --figures DIR    DIR/phase0.csv (the figure's numbers), DIR/phase0.svg and DIR/phase0.png
+
+the table's columns (condition, L, coarsener, d, K, target, method, split, ratio, lo, hi, gain, gain_lo,
+gain_hi, n_frames, n_utts) are described under "The columns" on the --report page and at
+{COLUMNS_DOC}"""
+
+REPORT_OUTPUT = f"""\
+what it writes:
+  --out PAGE       one HTML page: what was measured on what, a verdict against 0.6 per condition and
+                   target, known answers (walk stores), the Phase 0 seed table, the geometry numbers side by
+                   side, and every figure, each with how to read it and a link to its numbers as CSV
+  --figures DIR    DIR/NAME.csv, .svg and .png for NAME in phase0, spectra, smoothness, concentration, bic
+                   and contexts-STORE
+  standard output  the page's path
+
+the Phase 0 table's columns are described at {COLUMNS_DOC}; the geometry table names each number in words,
+and how each is computed is at {DOCS}/measure/geometry.html"""
 
 def make_parser() -> argparse.ArgumentParser:
     "The `latentlab` command's arguments."
     parser = argparse.ArgumentParser(prog='latentlab',
-                                     description="Are audio latent spaces easy to model autoregressively?")
+                                     description="Are audio latent spaces easy to model autoregressively?",
+                                     epilog="each command's --help (latentlab phase0 --help) says what it writes "
+                                            "and where the columns of its tables are described")
     parser.add_argument('--version', action='version', version=f'latentlab {__version__}')
     sub = parser.add_subparsers(dest='command', required=True)
-    extract_ = sub.add_parser('extract', help="encode a corpus into a latent store (resumable)")
+    extract_ = sub.add_parser('extract', help="encode a corpus into a latent store (resumable)",
+                              epilog="what it writes: the store folder OUT (latents.npy, phones.npy, "
+                                     f"index.parquet, meta.json;\ntheir layout: {DOCS}/store.html), then a "
+                                     "line naming it",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     add = extract_.add_argument
     add('--corpus', default='espeak', help="'espeak[:speakers=N,utts=N,seed=N]' or a folder of audio")
     add('--speaker-regex', help="regex whose group 1, on a file's relative path, is its speaker")
-    add('--encoder', default='logmel', help="logmel|mimi|encodec|dac, options as name:key=value,...")
+    add('--encoder', default='logmel', help="logmel, mimi, encodec, dac, or a pretrained one that installs offline: whisper-tiny, "
+             "speech-embedding, deepfilter, ge2e; options as name:key=value,... (e.g. whisper-tiny:layer=2)")
     add('--weights', help="hub id or local folder of the encoder's weights, or 'random'")
     add('--out', required=True, help="store folder")
     add('--shard', type=parse_shard, default=(0, 1), help="i/n: do every n-th part, starting at i")
     add('--part-size', type=int, default=64, help="utterances per resumable part")
-    add('--batch-size', type=int, default=8, help="utterances encoded together (padded to the longest)")
+    add('--batch-size', type=int, default=8,
+        help="utterances encoded together, padded to the longest (default 8); larger is faster on a GPU, "
+             "lower it if memory runs out")
     add('--dtype', choices=['float32', 'float16'], default='float32',
-        help="how latents are stored; float16 halves the disk and overflows beyond ±65504")
+        help="how latents are stored on disk (default float32); float16 halves the disk but overflows "
+             "beyond ±65504, which the probe then reports as infinite latents")
     add('--heldout', type=float, default=0.25, help="share of speakers held out")
-    add('--seed', type=int, default=0, help="seed of the speaker split")
+    add('--seed', type=int, default=0,
+        help="seed of the split into training and held-out speakers (default 0)")
     add('--device', help="cpu or cuda (default: cuda when present)")
     add('--quiet', action='store_true', help="no progress bar")
     extract_.set_defaults(func=cmd_extract)
     info = sub.add_parser('info', help="summarise a latent store")
     info.add_argument('store', help=STORE_HELP)
-    info.add_argument('--json', action='store_true', help="print the summary as JSON")
+    info.add_argument('--json', action='store_true',
+                      help="print the summary as one JSON object (path, encoder, corpus, utterances, speakers, "
+                           "frames, hours, dim, frame_rate, sample_rate, dtype, phones, skipped, readers, and "
+                           "splits: utterances, speakers, frames and hours of train and heldout)")
     info.set_defaults(func=cmd_info)
-    phase0 = sub.add_parser('phase0', 
-                            help="does a coarse view of the context predict the next step, or frame?")
+    phase0 = sub.add_parser('phase0', help="does a coarse view of the context predict the next step, or frame?",
+                            epilog=PHASE0_OUTPUT, formatter_class=argparse.RawDescriptionHelpFormatter)
     add = phase0.add_argument
     add('store', nargs='?', default='default', help=STORE_HELP)
-    add('--preset', choices=sorted(PRESETS), default='seed',
+    add('--preset', choices=PRESET_NAMES, default='seed',
         help="seed: mean(4)→VQ(64) and concat(4)→PCA(8)→VQ(256), for dx and x; "
              "sweep: K from 4 to 256 for every coarsener, for dx")
-    add('--grid', 
+    add('--grid',
         help="instead of a preset: 'L=2,4 coarsener=mean,last,concat,delta d=0,8 K=16,64 target=dx,x'")
     add('--L', type=int, help="context length for the preset (default 4)")
-    add('--target', 
+    add('--target',
         help="only this target for the preset: dx|x, optionally _std or _white (default: dx and x)")
     add('--no-refs', action='store_true', help="skip the ridge and k-NN references")
     add('--boot', type=int, default=1000, help="bootstrap resamples for the 95%% intervals")
     add('--fit-frames', type=int, default=50_000, help="training frames sampled to fit the PCA and k-means")
-    add('--seed', type=int, default=0)
+    add('--seed', type=int, default=0,
+        help="seed of every random choice: the frames sampled to fit, k-means, the random clusters and the "
+             "bootstrap (default 0); the same seed gives the same table")
     add('--out', help="save the table as parquet (resumable: finished conditions are kept in OUT.parts)")
     add('--json', action='store_true', help="print the table as JSON records")
-    add('--report', help="write an HTML report with the figures")
+    add('--report', metavar='PAGE', help="write an HTML page with the verdicts, the figure and every number")
+    add('--plotly', choices=['inline', 'cdn'], default='inline', help=PLOTLY_HELP)
+    add('--figures', metavar='DIR', help=FIGURES_HELP)
     add('--quiet', action='store_true', help="no progress bars")
     phase0.set_defaults(func=cmd_phase0)
     for name, help, nargs in [('report', "every geometry number and figure of a store, its Phase 0 table", 1),
                               ('compare', "the same for several stores side by side", '+')]:
-        report = sub.add_parser(name, help=help)
+        report = sub.add_parser(name, help=help, epilog=REPORT_OUTPUT,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
         report.add_argument('stores', nargs=nargs, metavar='STORE', help=STORE_HELP)
-        report.add_argument('--out', required=True, help="the HTML page to write")
+        report.add_argument('--out', required=True, metavar='PAGE', help="the HTML page to write")
         report.add_argument('--boot', type=int, default=1000, help="bootstrap resamples, Phase 0 intervals")
-        report.add_argument('--quiet', action='store_true', help="no progress bars")
+        report.add_argument('--plotly', choices=['inline', 'cdn'], default='inline', help=PLOTLY_HELP)
+        report.add_argument('--figures', metavar='DIR', help=FIGURES_HELP)
+        report.add_argument('--quiet', action='store_true',
+                            help="no progress bars (Phase 0's passes and each store's geometry steps)")
         report.set_defaults(func=cmd_report)
     return parser
 

@@ -6,14 +6,14 @@ Docs: https://latentlab.github.io/latentlab/encoders.html.md"""
 
 # %% ../nbs/10_encoders.ipynb #2f9d4e00
 from __future__ import annotations
-import inspect, math, os, re
+import importlib, inspect, math, os, re
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 import numpy as np, torch
 from .core import LatentlabError, SpecError, check_options
 
 # %% auto #0
-__all__ = ['CODECS', 'ENCODERS', 'EncoderError', 'Encoder', 'hop_length', 'default_device', 'pad_batch', 'n_frames',
+__all__ = ['CODECS', 'ENCODERS', 'PRETRAINED', 'EncoderError', 'Encoder', 'hop_length', 'default_device', 'pad_batch', 'n_frames',
            'mel_filterbank', 'LogMel', 'WeightsError', 'is_hub_id', 'load_codec_model', 'codec_latents', 'codec_rates',
            'CodecEncoder', 'small_codec_config', 'register_encoder', 'encoder_options', 'load_encoder']
 
@@ -210,8 +210,12 @@ def encoder_options(name:str) -> list[str]:
     return [p.name for p in params
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in ('weights', 'device')]
 
+PRETRAINED = ('whisper-tiny', 'speech-embedding', 'deepfilter', 'ge2e')   # registered by `latentlab.pretrained`
+
 def load_encoder(name:str, weights:str|None=None, device:str|None=None, **options) -> Encoder:
     "The encoder registered as `name`, built with `weights` and `options`."
+    if name in PRETRAINED and name not in ENCODERS:
+        importlib.import_module('latentlab.pretrained')     # registers them; kept apart so this module stays light
     if name not in ENCODERS:
         raise EncoderError(f"unknown encoder {name!r}; registered: {', '.join(sorted(ENCODERS))}")
     try: check_options(f"encoder {name}", options, encoder_options(name))

@@ -20,7 +20,7 @@ from .core import LatentlabError, atomic_write, save_json, save_npy, sha256
 # %% auto #0
 __all__ = ['StoreError', 'make_plan', 'check_plan', 'part_name', 'n_parts', 'part_done', 'check_latents', 'encode_part',
            'write_part', 'write_store', 'join_parts', 'extract', 'Store', 'store_summary', 'format_readers',
-           'format_summary']
+           'format_summary', 'pool_factor', 'pool_frames', 'pool_store']
 
 # %% ../nbs/20_store.ipynb #e95cfb54
 class StoreError(LatentlabError, ValueError):
@@ -230,6 +230,8 @@ def store_summary(store:Store) -> dict:
                 dim=meta['dim'], frame_rate=meta['frame_rate'], sample_rate=meta['sample_rate'],
                 dtype=meta['dtype'], phones=len(meta['phones']), skipped=len(meta['skipped']),
                 readers=meta.get('readers', {}),   # stores from before readers were counted have none
+                pooled_from=(f"{meta['pooled_from']['frame_rate']:g} Hz, {meta['pooled_from']['factor']} frames per frame"
+                             if 'pooled_from' in meta else 'not pooled (native rate)'),
                 splits={split: _totals(index[index.split == split]) for split in ('train', 'heldout')})
 
 def format_readers(readers:dict) -> str:
@@ -244,3 +246,36 @@ def format_summary(summary:dict) -> str:
     lines += [f"{name:12s} {v['utterances']} utterances, {v['speakers']} speakers, {v['frames']} frames, "
               f"{v['hours']} h" for name, v in summary['splits'].items()]
     return '\n'.join(lines)
+
+# %% ../nbs/20_store.ipynb #82ca1675
+def pool_factor(frame_rate:float, rate:float) -> int:
+    "How many `frame_rate` frames make one `rate` frame; a `StoreError` unless that is a whole number."
+    factor = frame_rate / rate if rate > 0 else 0
+    if factor < 1 or abs(factor - round(factor)) > 1e-6:
+        whole = [frame_rate / k for k in (1, 2, 4, 8) if frame_rate / k >= 1]
+        raise StoreError(f"cannot pool {frame_rate:g} Hz frames to {rate:g} Hz: the rate must be {frame_rate:g} Hz "
+                         f"divided by a whole number, e.g. {', '.join(f'{r:g}' for r in whole)}")
+    return round(factor)
+
+def pool_frames(z:np.ndarray, factor:int) -> np.ndarray:
+    "Means of each run of `factor` rows of `z` (n, D); the last run may be shorter: (ceil(n/factor), D)."
+    n = len(z); groups = -(-n // factor)
+    sums = np.add.reduceat(np.asarray(z, np.float64), np.arange(0, n, factor), axis=0) if n else z[:0]
+    counts = np.minimum(factor, n - np.arange(groups) * factor)[:, None]
+    return (sums / counts).astype(np.float32)
+
+def pool_store(store:Store, rate:float, out) -> Store:
+    "A copy of `store` at `rate` Hz, each run of frames averaged into one, written to `out` (`store` if equal)."
+    factor = pool_factor(store.frame_rate, rate)
+    if factor == 1: return store
+    index = store.index.drop(columns='offset')
+    index['n_frames'] = -(-index.n_frames // factor)
+    blocks = (pool_frames(store.utt(k), factor).astype(store.meta['dtype']) for k in range(len(store)))
+    phones = np.concatenate([np.asarray(store.phones[a:b])[np.minimum(np.arange(0, b - a, factor) + factor // 2,
+                                                                        b - a - 1)]
+                             for a, b in zip(store.bounds[:-1], store.bounds[1:])])
+    meta = {k: v for k, v in store.meta.items() if k not in ('n_utts', 'n_frames', 'sha256', 'latentlab_version')}
+    meta.update(frame_rate=rate, pooled_from=dict(path=str(store.path), frame_rate=store.frame_rate, factor=factor,
+                                                  latents_sha256=store.meta['sha256']['latents.npy']))
+    write_store(Path(out), index, blocks, phones, meta)
+    return Store(out)

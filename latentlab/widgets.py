@@ -1,4 +1,4 @@
-"""Sweep context length, coarsener, PCA dimensions, K and target by hand in JupyterLab, and watch the variance ratio move against its random band.
+"""Sweep context length, coarsener, PCA dimensions, K and target by hand in JupyterLab, watch the variance ratio move against its random band, and listen to the frames behind each point.
 
 Docs: https://latentlab.github.io/latentlab/widgets.html.md"""
 
@@ -6,12 +6,19 @@ Docs: https://latentlab.github.io/latentlab/widgets.html.md"""
 
 # %% ../nbs/90_widgets.ipynb #3dfdf712
 from __future__ import annotations
-import threading, time
+import io, threading, time
 from collections import OrderedDict
+from copy import deepcopy
 from dataclasses import replace
-import numpy as np, plotly.graph_objects as go, ipywidgets as W
-from plotly.subplots import make_subplots
 from functools import cached_property
+from pathlib import Path
+import numpy as np, pandas as pd, plotly.graph_objects as go, ipywidgets as W, soundfile as sf
+from plotly.subplots import make_subplots
+from threadpoolctl import threadpool_limits
+from .core import LatentlabError
+from .data.audio import to_mono
+from .data.corpora import ESPEAK_ACCENTS, espeak_speakers, espeak_synth
+from .catalogue import open_store
 from .measure.core import (COARSENERS, MIN_PER_CLUSTER, TARGETS, ClusterSums, Condition, ProbeError,
                                     Projection, Quantizer, TargetScale, check_cluster_sizes, coarsen,
                                     context_frames, fit_kmeans, frames_per_utt, group_errors, permute_within,
@@ -20,7 +27,8 @@ from .measure.geometry import embed_2d
 from .store import Store
 
 # %% auto #0
-__all__ = ['LRU', 'Superseded', 'no_step', 'ExplorerData', 'CoarsenessExplorer']
+__all__ = ['one_thread', 'LRU', 'Superseded', 'no_step', 'OneThread', 'ExplorerData', 'NoAudio', 'espeak_voice', 'frame_audio',
+           'wav_bytes', 'keep_state', 'store_names', 'as_list', 'CoarsenessExplorer']
 
 # %% ../nbs/90_widgets.ipynb #922b46b0
 class LRU(OrderedDict):
@@ -42,6 +50,28 @@ class Superseded(Exception): "A newer move came while this one was computing."
 
 def no_step(what:str, fraction:float): pass
 
+# %% ../nbs/90_widgets.ipynb #778de233
+class OneThread:
+    "A context in which BLAS and OpenMP use one thread; BLAS's limit, the process's, is lifted when the last block ends."
+    def __init__(self): self.lock, self.running, self.blas, self.here = threading.Lock(), 0, None, threading.local()
+
+    def __enter__(self):
+        with self.lock:
+            if not self.running: self.blas = threadpool_limits(1, user_api='blas')
+            self.running += 1
+        depth = getattr(self.here, 'depth', 0)     # after BLAS: faiss's OpenBLAS sets OpenMP's limit too
+        if not depth: self.here.openmp = threadpool_limits(1, user_api='openmp')   # the calling thread's own
+        self.here.depth = depth + 1
+
+    def __exit__(self, *exc):                       # in the reverse order
+        self.here.depth -= 1
+        if not self.here.depth: self.here.openmp.restore_original_limits()
+        with self.lock:
+            self.running -= 1
+            if not self.running: self.blas.restore_original_limits()
+
+one_thread = OneThread()
+
 # %% ../nbs/90_widgets.ipynb #1406af83
 class ExplorerData:
     "Cached projections, clusters and cluster sums of a sample of a store's utterances."
@@ -56,15 +86,32 @@ class ExplorerData:
         self.lock = threading.RLock()                  # the widget's worker threads share these caches
 
     @cached_property
-    def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        "Seeded whole utterances, up to `max_frames` frames (float32), their bounds, and which are training."
-        bounds, split = self.store.bounds, self.store.index.split.to_numpy()
-        lengths = np.diff(bounds)
+    def chosen(self) -> np.ndarray:
+        "The store's utterances in the sample (sorted): seeded, whole, up to `max_frames` frames."
+        lengths = np.diff(self.store.bounds)
         order = np.random.default_rng(self.seed).permutation(len(lengths))
         n_utts = max(1, int(np.searchsorted(np.cumsum(lengths[order]), self.max_frames, side='right')))
-        chosen = np.sort(order[:n_utts])
+        return np.sort(order[:n_utts])
+
+    @cached_property
+    def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        "The sample's frames (float32), the bounds of its utterances in them, and which are training."
+        bounds, chosen = self.store.bounds, self.chosen
         X = np.concatenate([self.store.read(bounds[u], bounds[u + 1]) for u in chosen])
-        return X, np.concatenate([[0], np.cumsum(lengths[chosen])]), split[chosen] == 'train'
+        return X, np.concatenate([[0], np.cumsum(np.diff(bounds)[chosen])]), self.is_train(chosen)
+
+    def is_train(self, utts:np.ndarray) -> np.ndarray:
+        "Are the store's utterances `utts` training ones?"
+        return self.store.index.split.to_numpy()[utts] == 'train'
+
+    def subset(self, max_frames:int, per_centroid:int=8) -> ExplorerData:
+        "The first utterances of the same seeded order, up to `max_frames` frames, cut from the rows read."
+        part = ExplorerData(self.store, max_frames, self.seed, self.pca_frames, per_centroid, self.chunk)
+        X, bounds, _ = self.rows
+        keep = np.flatnonzero(np.isin(self.chosen, part.chosen))
+        part.rows = (np.concatenate([X[bounds[u]:bounds[u + 1]] for u in keep]),
+                     np.concatenate([[0], np.cumsum(np.diff(bounds)[keep])]), self.is_train(part.chosen))
+        return part
 
     def sample(self, L:int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         "The rows, the positions in them of the frames probed at L, and which of those are training frames."
@@ -73,6 +120,18 @@ class ExplorerData:
         if not train.any():
             raise ProbeError(f"{self.store.path}: no training utterance is longer than L={L} frames")
         return X, idx, train
+
+    def frames(self, L:int, which:np.ndarray) -> pd.DataFrame:
+        "Where the probed frames `which` (at L) are in the store: utterance, speaker, frame, time, phone."
+        _, idx, _ = self.sample(L)
+        bounds, positions = self.rows[1], idx[which]
+        in_sample = np.searchsorted(bounds, positions, side='right') - 1
+        utt_rows, frame = self.chosen[in_sample], positions - bounds[in_sample]
+        index, names = self.store.index, np.array(list(self.store.meta.get('phones', [])) + [''])
+        phone_ids = np.asarray(self.store.phones[self.store.bounds[utt_rows] + frame]).astype(int)
+        return pd.DataFrame(dict(utt_row=utt_rows, utt=index.utt.to_numpy()[utt_rows],
+                                 speaker=index.speaker.to_numpy()[utt_rows], frame=frame,
+                                 time_s=(frame + 0.5) / self.store.frame_rate, phone=names[phone_ids]))
 
     def chunks(self, L:int, what:str, step=no_step):
         "The sample at L in pieces: rows, positions of the probed frames in them, which frames; `step` first."
@@ -118,7 +177,8 @@ class ExplorerData:
             fit_rows = shuffled[:self.per_centroid * cond.K]
             fit_contexts = self.contexts(cond.L, cond.coarsener, cond.d, fit_rows)
             per_centroid = -(-len(fit_rows) // cond.K)                       # ceil: every fit row used
-            centroids = fit_kmeans(fit_contexts, cond.K, self.seed, per_centroid=per_centroid, step=step)
+            with one_thread:                                                   # see "One thread" below
+                centroids = fit_kmeans(fit_contexts, cond.K, self.seed, per_centroid=per_centroid, step=step)
             quantizer = Quantizer(cond, self.projection(cond.L, cond.coarsener, cond.d), centroids)
             features = self.coarse(cond.L, cond.coarsener, cond.d, step)
             if features is not None: return quantizer.nearest(features)
@@ -195,28 +255,111 @@ class ExplorerData:
         with self.lock: return self.views.get_or((L, coarsener, d, method), make)
 
 # %% ../nbs/90_widgets.ipynb #e7de8aea
+class NoAudio(LatentlabError):
+    "A point whose audio cannot be played: which store or file, why, and what would fix it."
+
+def espeak_voice(speaker:str) -> dict:
+    "The eSpeak voice and speaking rate of the default corpus's `speaker` (`spk00`, `spk01`, ...)."
+    voices = {voice['id']: voice for voice in espeak_speakers(len(ESPEAK_ACCENTS))}
+    if speaker not in voices: raise NoAudio(f"speaker {speaker!r} is not one of the eSpeak corpus's voices")
+    return voices[speaker]
+
+def frame_audio(store:Store, utt_row:int, # the utterance's row in `store.index`
+                time_s:float, seconds:float=1.0) -> tuple[np.ndarray, int]:
+    "About `seconds` of the recording around `time_s` in an utterance of `store`: mono float32, and its rate."
+    meta, utt = store.meta, store.index.iloc[utt_row]
+    if meta.get('sample_rate') is None or 'source' not in utt:
+        raise NoAudio(f"{store.path}: nothing to play: its latents were made without audio "
+                      f"({meta['encoder']}: {meta['corpus']})")
+    if utt.get('reader') == 'espeak':
+        voice = espeak_voice(utt.speaker)
+        audio, sr, _ = espeak_synth(utt.transcript, voice['voice'], voice['rate'])
+        start = max(0, round((time_s - seconds / 2) * sr))
+        return audio[start:start + round(seconds * sr)], sr
+    path = Path(utt.source)
+    if not path.is_file():
+        raise NoAudio(f"{path}: the audio of {utt.utt} is not there. Fix: put the corpus the store was made "
+                      f"from ({meta['corpus']}) back at that path")
+    try:
+        info = sf.info(str(path))
+        start = max(0, round((time_s - seconds / 2) * info.samplerate))
+        audio, sr = sf.read(str(path), start=start, stop=min(info.frames, start + round(seconds * info.samplerate)),
+                            dtype='float32', always_2d=False)
+    except Exception as error:
+        raise NoAudio(f"{path}: cannot be read ({type(error).__name__}: {error})") from error
+    return to_mono(audio), sr
+
+def wav_bytes(audio:np.ndarray, sr:int) -> bytes:
+    "`audio` as the bytes of a 16-bit WAV file (what a browser's audio element plays)."
+    out = io.BytesIO()
+    sf.write(out, np.clip(audio, -1, 1), sr, format='WAV', subtype='PCM_16')
+    return out.getvalue()
+
+# %% ../nbs/90_widgets.ipynb #8a18f3f3
+def keep_state(fig:go.FigureWidget) -> go.FigureWidget:
+    "Write `fig`'s current data and layout into the widget state a newly opened view draws from."
+    fig._widget_data, fig._widget_layout = deepcopy(fig._data), deepcopy(fig._layout)
+    return fig
+
+def store_names(stores) -> dict[str, Store]:
+    "Each store (a `Store`, or a name `open_store` knows) under a short name: the name given, or its folder's."
+    named = {}
+    for store in stores:
+        if isinstance(store, str): name, store = store, open_store(store, progress=False)
+        else: name = Path(store.path).name
+        if name in named: name = f"{Path(store.path).parent.name}/{Path(store.path).name}"
+        while name in named: name += "'"
+        named[name] = store
+    return named
+
+def as_list(stores) -> list:
+    "`stores` as a list: none, one, or several."
+    return [] if stores is None else list(stores) if isinstance(stores, (list, tuple)) else [stores]
+
+# %% ../nbs/90_widgets.ipynb #7d8c2313
 class CoarsenessExplorer:
-    "Controls for L, coarsener, d, K, target and view, and a live figure of the variance ratio they give."
+    "Controls for the store, L, coarsener, d, K, target and view; a live figure of the variance ratio they give."
     Ks = (2, 4, 8, 16, 32, 64, 128, 256)
 
-    def __init__(self, store:Store, max_frames:int=200_000, seed:int=0, L:int=4, coarsener:str='mean',
-                 d:int=8, K:int=64, target:str='dx', view:str='pca'):
-        self.ed = ExplorerData(store, max_frames, seed)
+    def __init__(self, store,               # a `Store`, or a name `open_store` knows ('default', 'real', a folder)
+                 compare=None,              # a second store (or several) to draw beside it and choose from
+                 max_frames:int=200_000, seed:int=0, L:int=4, coarsener:str='mean', d:int=8, K:int=64,
+                 target:str='dx', view:str='pca',
+                 quick_frames:int=50_000,   # frames of the quicker sample that answers a slow clustering first
+                 slow_work:int=65_536):     # contexts' width x K from which a first clustering is slow
+        self.stores = store_names([store, *as_list(compare)])
+        names = list(self.stores)
+        self.data = {name: ExplorerData(s, max_frames, seed) for name, s in self.stores.items()}
+        self.quick_frames, self.slow_work, self._quick = quick_frames, slow_work, {}
+        self.store = W.Dropdown(options=names, value=names[0], description='store')
+        self.compare = W.Dropdown(options=['none', *names], value=names[1] if len(names) > 1 else 'none',
+                                  description='compare with')
         self.controls = dict(L=W.IntSlider(L, 1, 16, description='L'),
                              coarsener=W.Dropdown(options=COARSENERS, value=coarsener,
                                                   description='coarsener'),
                              d=W.Dropdown(options=[0, 2, 4, 8, 16, 32], value=d, description='PCA d'),
                              K=W.SelectionSlider(options=self.Ks, value=K, description='K'),
                              target=W.Dropdown(options=TARGETS, value=target, description='target'))
-        self.view = W.ToggleButtons(options=['pca', 'umap'], value=view, description='view')
+        self.view = W.ToggleButtons(options=['pca', 'umap'], value=view, description='view',
+                                    style=dict(button_width='60px'))
         self.status, self.progress = W.HTML(), W.FloatProgress(min=0, max=1)
-        titles = ('variance ratio', 'contexts')
-        self.fig = go.FigureWidget(make_subplots(1, 2, column_widths=[0.6, 0.4], subplot_titles=titles))
-        self._draw_empty()
-        self.values, self.shown, self._generation, self._threads = {}, None, 0, []
-        self._showing = threading.Lock()   # a move and the drawing of an older one never interleave
-        for control in [*self.controls.values(), self.view]:
+        self.player, self.heard = W.Audio(format='wav', autoplay=True, loop=False), W.HTML()
+        self.members = W.Select(options=[], rows=5, description='its cluster')
+        self.heard.value = 'click a context to hear it'
+
+        self.save_as = W.Text('explorer-setting', description='save as', layout=W.Layout(width='250px'))
+        self.save_button = W.Button(description='save', tooltip='write the curve as a table and the figure as HTML',
+                                    layout=W.Layout(width='60px'))
+        self.fig = self._empty_figure()
+        self.values, self.shown, self.points, self._generation, self._threads = {}, None, None, 0, []
+        self._showing = threading.RLock()   # a move and the drawing of an older one never interleave
+        self._drawn = None                  # (cond, method, store, compare) of the figure
+        self._listing = False               # the cluster's members are being listed, not picked
+        self._scatter = None                # (store, view, K, coloured) the contexts panel shows
+        for control in [*self.controls.values(), self.view, self.store, self.compare]:
             control.observe(lambda change: self.update(), names='value')
+        self.members.observe(self._member_picked, names='value')
+        self.save_button.on_click(lambda button: self._save_clicked())
         self.update()
 
     @property
@@ -224,22 +367,34 @@ class CoarsenessExplorer:
         "The setting of the controls."
         return Condition(**{name: control.value for name, control in self.controls.items()})
 
-    def _draw_empty(self):
-        "Empty traces: the random band, the in-sample and held-out curves, the current K and the contexts."
-        fig = self.fig
+    @property
+    def ed(self) -> ExplorerData:
+        "The data of the store shown."
+        return self.data[self.store.value]
+
+    def _empty_figure(self) -> go.Figure:
+        "Empty traces: the random band, the curves, the current K, the contexts and the compared store's curves."
+        fig = go.Figure(make_subplots(1, 2, column_widths=[0.58, 0.42], horizontal_spacing=0.12,
+                                      subplot_titles=('variance ratio against K', 'contexts')))
         fig.add_scatter(x=[], y=[], fill='toself', mode='lines', line=dict(width=0),
-                        fillcolor='rgba(128,128,128,0.3)', name='random', row=1, col=1)
-        fig.add_scatter(x=[], y=[], mode='lines+markers', name='train', line=dict(color='#1f77b4'),
-                        row=1, col=1)
-        fig.add_scatter(x=[], y=[], mode='lines+markers', name='heldout', line=dict(color='#d62728'),
-                        row=1, col=1)
+                        fillcolor='rgba(128,128,128,0.3)', name='random clusters', row=1, col=1)
+        fig.add_scatter(x=[], y=[], mode='lines+markers', name='train', line=dict(color='#1f77b4'), row=1, col=1)
+        fig.add_scatter(x=[], y=[], mode='lines+markers', name='heldout', line=dict(color='#d62728'), row=1, col=1)
         fig.add_scatter(x=[], y=[], mode='markers', marker=dict(size=14, symbol='circle-open', color='black'),
                         name='current K', row=1, col=1)
-        fig.add_scatter(x=[], y=[], mode='markers', marker=dict(size=4, colorscale='Turbo'), name='contexts',
-                        showlegend=False, row=1, col=2)
-        fig.add_hline(y=0.6, line=dict(color='crimson', width=1), row=1, col=1)
-        fig.update_xaxes(type='log', title='K', row=1, col=1)
-        fig.update_layout(height=440, margin=dict(t=80))
+        fig.add_scatter(x=[], y=[], mode='markers', showlegend=False, name='contexts', row=1, col=2,
+                        marker=dict(size=4, colorscale='Turbo', showscale=False,
+                                    colorbar=dict(title=dict(text='cluster', side='right'), x=1.0, len=0.8, thickness=12)))
+        for name, color, dash in (('train', '#1f77b4', 'dash'), ('heldout', '#d62728', 'dash'),
+                                  ('random heldout', 'grey', 'dot')):
+            fig.add_scatter(x=[], y=[], mode='lines+markers', name=name, visible=False, row=1, col=1,
+                            line=dict(color=color, dash=dash), marker=dict(symbol='x'))
+        fig.add_hline(y=0.6, line=dict(color='crimson', width=1), row=1, col=1, annotation_text='0.6 criterion',
+                      annotation_position='top left', annotation_font=dict(color='crimson', size=11))
+        fig.update_xaxes(type='log', title='K (clusters)', tickvals=list(self.Ks), row=1, col=1)
+        fig.update_yaxes(title='variance ratio', row=1, col=1)
+        fig.update_layout(height=460, margin=dict(t=90, r=20, l=60), legend=dict(orientation='h', y=-0.2))
+        return fig
 
     def update(self):
         "Start recomputing for the current controls on a worker thread, superseding any earlier work."
@@ -248,9 +403,10 @@ class CoarsenessExplorer:
         except ProbeError as error:
             self.status.value = f"<b>{error}</b>"
             return
+        other = self.compare.value if self.compare.value not in ('none', self.store.value) else None
         self.status.value = f"computing {cond.name} [{cond.target}] ..."
-        thread = threading.Thread(target=self._work, args=(cond, self.view.value, self._generation),
-                                  daemon=True)
+        thread = threading.Thread(target=self._work, daemon=True,
+                                  args=(cond, self.view.value, self.store.value, other, self._generation))
         self._threads = [running for running in self._threads if running.is_alive()] + [thread]
         thread.start()
 
@@ -262,13 +418,32 @@ class CoarsenessExplorer:
         return step
 
     def neighbours(self, cond:Condition) -> list[Condition]:
-        "The settings one move away that the worker computes ahead: every other target, then L ± 1."
+        "The settings one move away the worker computes ahead: the other targets, L ± 1, no PCA, other coarseners."
         ahead = [replace(cond, target=target) for target in TARGETS if target != cond.target]
         for L in (cond.L + 1, cond.L - 1):
             if not 1 <= L <= self.controls['L'].max: continue
             try: ahead.append(replace(cond, L=L))
             except ProbeError: pass                    # delta needs L >= 2
+        if cond.d: ahead.append(replace(cond, d=0))
+        for coarsener in COARSENERS:
+            if coarsener == cond.coarsener: continue
+            try: ahead.append(replace(cond, coarsener=coarsener))
+            except ProbeError: pass
         return ahead
+
+    def quick(self, name:str) -> ExplorerData:
+        "The quicker sample of the store `name` (made once)."
+        with self._showing:
+            if name not in self._quick: self._quick[name] = self.data[name].subset(self.quick_frames)
+            return self._quick[name]
+
+    def is_slow(self, name:str, cond:Condition) -> bool:
+        "Is `cond` a first clustering without PCA of wide contexts into many clusters, on a sample worth cutting?"
+        ed = self.data[name]
+        width = ed.store.dim * (cond.L if cond.coarsener == 'concat' else 1)
+        made = (cond.L, cond.coarsener, cond.d, cond.K) in ed.clusters or cond in ed.results
+        return (cond.d == 0 and width * cond.K >= self.slow_work and not made
+                and len(ed.rows[0]) >= 2 * self.quick_frames)
 
     def _show(self, generation:int, draw):
         "Run `draw` unless a newer move came (checked and drawn under one lock: no older move draws over it)."
@@ -276,33 +451,40 @@ class CoarsenessExplorer:
             if generation != self._generation: raise Superseded
             draw()
 
-    def _work(self, cond:Condition, method:str, generation:int):
-        "The current point, its view, the rest of its curve over K, then its neighbours, until a newer move."
+    def _work(self, cond:Condition, method:str, name:str, other:str|None, generation:int):
+        "The current point (quick first if slow), its view, its curve, the compared store's, then neighbours."
         step, started = self._stepper(generation), time.perf_counter()
+        def show_point(ratios:dict, sample:str):
+            def show():
+                self.values, self.shown = dict(ratios, K=cond.K, sample=sample), cond
+                self._draw(cond, method, name, other)
+                took, rough = time.perf_counter() - started, ''
+                if sample == 'quick':
+                    rough = (f" ≈ on a quicker sample of {self.quick_frames:,} frames; "
+                             "the whole sample's number follows")
+                self.status.value = (f"{cond.name} [{cond.target}] on {name}: "
+                                     f"heldout {ratios['lookup heldout']:.3f} "
+                                     f"(random {ratios['random heldout']:.3f}), in {took:.2f} s{rough}")
+            self._show(generation, show)
+        redraw = lambda: self._show(generation, lambda: self._draw(cond, method, name, other))
         try:
             with reuse_freed_memory():
-                ratios = self.ed.ratios(cond, step)
-                step('shown', 1)
-                def show_point():
-                    self.values, self.shown = dict(ratios, K=cond.K), cond
-                    self._draw(cond, method)
-                    took = time.perf_counter() - started
-                    self.status.value = (f"{cond.name} [{cond.target}]: "
-                                         f"heldout {ratios['lookup heldout']:.3f} "
-                                         f"(random {ratios['random heldout']:.3f}), in {took:.2f} s")
-                self._show(generation, show_point)
+                ed = self.data[name]
+                if self.is_slow(name, cond): show_point(self.quick(name).ratios(cond, step), 'quick')
+                show_point(ed.ratios(cond, step), 'full')
                 step(f'{method} view', 0)
-                self.ed.view(cond.L, cond.coarsener, cond.d, method)
-                self._show(generation, lambda: self._draw(cond, method))
-                n_train = self.ed.sample(cond.L)[2].sum()
-                for i, K in enumerate(self.Ks):
-                    step('curve', i / len(self.Ks))
-                    if n_train >= MIN_PER_CLUSTER * K: self.ed.ratios(replace(cond, K=K), step)
-                    self._show(generation, lambda: self._draw(cond, method))
+                ed.view(cond.L, cond.coarsener, cond.d, method)
+                redraw()
+                for store in [name] + ([other] if other else []):
+                    n_train = self.data[store].sample(cond.L)[2].sum()
+                    for i, K in enumerate(self.Ks):
+                        step('curve' if store == name else f'curve of {store}', i / len(self.Ks))
+                        if n_train >= MIN_PER_CLUSTER * K: self.data[store].ratios(replace(cond, K=K), step)
+                        redraw()
                 ahead = self.neighbours(cond)
                 for i, neighbour in enumerate(ahead):
                     step('ahead', i / len(ahead))
-                    try: self.ed.ratios(neighbour, step)
+                    try: ed.ratios(neighbour, step)
                     except ProbeError: pass
                 step('done', 1)
         except Superseded: pass
@@ -310,30 +492,59 @@ class CoarsenessExplorer:
             if generation == self._generation: self.status.value = f"<b>{error}</b>"
             if not isinstance(error, (ProbeError, ImportError)): raise
 
-    def curve(self, cond:Condition) -> dict:
-        "The ratios computed so far, by K, for `cond` with any K."
+    def curve(self, cond:Condition, name:str|None=None) -> dict:
+        "The ratios computed so far, by K, for `cond` with any K, on the store `name` (default: the one shown)."
         curve_key = lambda c: (c.L, c.coarsener, c.d, c.target)
-        return {other.K: ratios for other, ratios in list(self.ed.results.items())
-                if curve_key(other) == curve_key(cond)}
+        results = self.data[name or self.store.value].results
+        return {other.K: ratios for other, ratios in list(results.items()) if curve_key(other) == curve_key(cond)}
 
-    def _draw(self, cond:Condition, method:str):
-        "Draw the curve of `cond` so far, its current point, and its view once it is computed."
-        curve = sorted(self.curve(cond).items())                          # (K, ratios) in order of K
-        Ks, view = [K for K, _ in curve], (cond.L, cond.coarsener, cond.d, method)
-        def along(key:str) -> list: return [ratios[key] for _, ratios in curve]
-        with self.fig.batch_update():
-            band, train, heldout, current, scatter = self.fig.data
-            band.x, band.y = Ks + Ks[::-1], along('random train') + along('random heldout')[::-1]
-            train.x, train.y = Ks, along('lookup train')
-            heldout.x, heldout.y = Ks, along('lookup heldout')
-            now = self.ed.results.get(cond)
+    def _draw(self, cond:Condition, method:str, name:str, other:str|None):
+        "Draw the curves of `cond` so far, its current point, its view once computed, and the compared store's."
+        ed, fig = self.data[name], self.fig
+        curve = sorted(self.curve(cond, name).items())                      # (K, ratios) in order of K
+        def along(points:list, key:str) -> list: return [ratios[key] for _, ratios in points]
+        shown_y = along(curve, 'lookup train') + along(curve, 'lookup heldout') + [0.6]
+        with fig.batch_update():
+            band, train, heldout, current, scatter, other_train, other_heldout, other_random = fig.data
+            Ks = [K for K, _ in curve]
+            band.x, band.y = Ks + Ks[::-1], along(curve, 'random train') + along(curve, 'random heldout')[::-1]
+            band.name = f"{name}: random clusters (train to heldout)"
+            train.x, train.y, train.name = Ks, along(curve, 'lookup train'), f"{name}: train (in-sample)"
+            heldout.x, heldout.y, heldout.name = Ks, along(curve, 'lookup heldout'), f"{name}: heldout"
+            now = self.values if self.shown == cond else ed.results.get(cond)
             if now: current.x, current.y = [cond.K, cond.K], [now['lookup train'], now['lookup heldout']]
-            if view in self.ed.views:
-                take, xy = self.ed.views[view]
+            else: current.x, current.y = [], []
+            other_curve = sorted(self.curve(cond, other).items()) if other else []
+            other_Ks = [K for K, _ in other_curve]
+            for trace, key, label in ((other_train, 'lookup train', 'train (in-sample)'),
+                                      (other_heldout, 'lookup heldout', 'heldout'),
+                                      (other_random, 'random heldout', 'random clusters, heldout')):
+                trace.x, trace.y = other_Ks, along(other_curve, key)
+                trace.name, trace.visible = f"{other}: {label}", bool(other)
+            shown_y += along(other_curve, 'lookup train') + along(other_curve, 'lookup heldout')
+            fig.update_yaxes(range=[min(0.5, min(shown_y) - 0.05), max(1.05, max(shown_y) + 0.02)], row=1, col=1)
+            view = (cond.L, cond.coarsener, cond.d, method)
+            labels = ed.clusters.get((cond.L, cond.coarsener, cond.d, cond.K))
+            scatter_now = (name, view, cond.K, labels is not None)          # what the contexts panel shows
+            if view in ed.views and scatter_now != self._scatter:
+                self._scatter = scatter_now
+                take, xy = ed.views[view]
+                self.points = ed.frames(cond.L, take).assign(
+                    cluster=labels[take] if labels is not None else -1)
                 scatter.x, scatter.y = xy[:, 0], xy[:, 1]
-                scatter.marker.color = self.ed.labels(cond)[take] if now else None
-                self.fig.layout.annotations[1].text = f"contexts ({method.upper()})"
-            self.fig.layout.title = f"{cond.name} [{cond.target}]"
+                scatter.marker.color = labels[take] if labels is not None else None
+                scatter.marker.showscale = labels is not None
+                scatter.customdata = self.points[['utt', 'speaker', 'time_s', 'phone', 'cluster']].to_numpy(object)
+                phone = ', phone %{customdata[3]}' if (self.points.phone != '').any() else ''
+                scatter.hovertemplate = ("%{customdata[0]} (speaker %{customdata[1]})<br>"
+                                         f"t = %{{customdata[2]:.2f}} s{phone}<br>"
+                                         "cluster %{customdata[4]}<extra>click to listen</extra>")
+                axis = method.upper()
+                fig.update_xaxes(title=f"{axis} 1", row=1, col=2); fig.update_yaxes(title=f"{axis} 2", row=1, col=2)
+                fig.layout.annotations[1].text = f"contexts ({axis}), coloured by cluster"
+            fig.layout.title = (f"{cond.name} [{cond.target}] on {name}" + (f", beside {other} (dashed)" if other else ''))
+        self._drawn = (cond, method, name, other)
+        if isinstance(fig, go.FigureWidget): keep_state(fig)
 
     def wait(self, timeout:float=300):
         "Wait until the work of every move so far is done (or dropped)."
@@ -342,9 +553,91 @@ class CoarsenessExplorer:
 
     def figure(self) -> go.Figure:
         "A static copy of the current figure (for pages without a live kernel)."
-        return go.Figure(self.fig)
+        with self._showing: return go.Figure(self.fig)
+
+    def widget(self) -> go.FigureWidget:
+        "The figure as a live widget, made on first use; clicking a context plays it."
+        with self._showing:
+            if not isinstance(self.fig, go.FigureWidget):
+                self.fig = keep_state(go.FigureWidget(self.fig))
+                self.fig.data[4].on_click(lambda trace, points, state: points.point_inds
+                                          and self.listen(points.point_inds[0]))
+            return self.fig
+
+    def listen(self, i:int,         # a context's place in the view (`points`), as a click gives it
+               list_members:bool=True) -> dict|None:
+        "Play about a second around the frame of context `i` in the view, and list its cluster's other members."
+        if self.points is None or not 0 <= i < len(self.points): return None
+        point = self.points.iloc[i]
+        if list_members:
+            same = self.points.index[(self.points.cluster == point.cluster) & (self.points.index != i)][:30]
+            self._listing = True
+            try:
+                self.members.options = [(f"{p.utt} at {p.time_s:.2f} s" + (f" ({p.phone})" if p.phone else ''),
+                                         int(j)) for j, p in self.points.loc[same].iterrows()]
+                self.members.value = None
+            finally: self._listing = False
+        where = f"{point.utt} (speaker {point.speaker}) at {point.time_s:.2f} s, cluster {point.cluster}"
+        try: audio, sr = frame_audio(self.ed.store, int(point.utt_row), float(point.time_s))
+        except NoAudio as error:
+            self.heard.value = f"{where}: <b>no audio</b>: {error}"
+            return None
+        self.player.value = wav_bytes(audio, sr)
+        self.heard.value = f"playing {where}"
+        return dict(point, audio=audio, sample_rate=sr)
+
+    def _member_picked(self, change):
+        if change.new is not None and not self._listing: self.listen(change.new, list_members=False)
+
+    def table(self) -> pd.DataFrame:
+        "The shown setting's curves (and the compared store's), one row per store, K, method and split."
+        if self.shown is None: raise LatentlabError("nothing is shown yet: wait() for the first point, then save")
+        cond, (_, method, name, other) = self.shown, self._drawn
+        rows = []
+        for store in [name] + ([other] if other else []):
+            ed = self.data[store]
+            train = ed.sample(cond.L)[2]
+            for K, ratios in sorted(self.curve(cond, store).items()):
+                for key, ratio in ratios.items():
+                    kind, split = key.split()
+                    rows.append(dict(store=store, condition=replace(cond, K=K).name, L=cond.L,
+                                     coarsener=cond.coarsener, d=cond.d, K=K, target=cond.target, method=kind,
+                                     split=split, ratio=ratio, current=K == cond.K,
+                                     n_frames=int(train.sum() if split == 'train' else (~train).sum()),
+                                     sample=f"explorer: {len(ed.rows[0]):,} of {len(ed.store.x):,} frames, "
+                                            f"seed {ed.seed}"))
+        return pd.DataFrame(rows)
+
+    def save(self, path) -> list[Path]:
+        "Write the shown setting's curves as `path`.parquet (or .csv) and the figure as `path`.html."
+        path = Path(path)
+        table_path = path if path.suffix in ('.csv', '.parquet') else path.with_name(path.name + '.parquet')
+        table, html_path = self.table(), table_path.with_suffix('.html')
+        table_path.parent.mkdir(parents=True, exist_ok=True)
+        if table_path.suffix == '.csv': table.to_csv(table_path, index=False)
+        else: table.to_parquet(table_path, index=False)
+        self.figure().write_html(html_path, include_plotlyjs=True)
+        return [table_path, html_path]
+
+    def _save_clicked(self):
+        try: written = self.save(self.save_as.value)
+        except (LatentlabError, OSError) as error: self.status.value = f"<b>{error}</b>"
+        else: self.status.value = "saved " + ', '.join(str(path) for path in written)
+
+    @cached_property
+    def app(self) -> W.Box:
+        "The controls beside the figure and what was heard under it; the figure wraps under the controls when narrow."
+        for control in [self.store, self.compare, *self.controls.values(), self.view, self.progress,
+                        self.save_as, self.members]:
+            control.style.description_width = '90px'
+        controls = W.VBox([self.store, self.compare, *self.controls.values(), self.view, self.progress,
+                           self.status, W.HBox([self.save_as, self.save_button])],
+                          layout=W.Layout(min_width='320px', max_width='420px', flex='0 0 340px'))
+        listening = W.HBox([W.VBox([self.heard, self.player], layout=W.Layout(flex='1 1 300px')), self.members],
+                           layout=W.Layout(flex_flow='row wrap'))
+        figure = W.VBox([W.Box([self.widget()]), listening], layout=W.Layout(min_width='480px', flex='1 1 600px'))
+        return W.Box([controls, figure], layout=W.Layout(display='flex', flex_flow='row wrap', width='100%'))
 
     def _ipython_display_(self):
         from IPython.display import display
-        controls = W.VBox(list(self.controls.values()) + [self.view, self.progress, self.status])
-        display(W.HBox([controls, self.fig]))
+        display(self.app)

@@ -96,3 +96,43 @@ def test_bad_corpus_and_shard(tmp_path):
     empty = tmp_path/'empty'; empty.mkdir()
     assert 'no audio files' in run('extract', '--corpus', empty, '--out', tmp_path/'s').stderr
     assert 'need 0 <= i < n' in run('extract', '--out', tmp_path/'s', '--shard', '2/2').stderr
+
+# Issue 9: `--help` answers at once, says what each command writes and where its columns are described.
+def test_help_imports_nothing_heavy_and_is_fast():
+    import sys, time
+    code = ("import sys; from latentlab.cli import main\ntry: main(['--help'])\nexcept SystemExit: pass\n"
+            "print(sorted(m for m in ('torch', 'faiss', 'sklearn', 'plotly', 'pandas', 'transformers') if m in sys.modules))")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert r.stdout.strip().endswith('[]'), r.stdout + r.stderr              # the commands import what they call
+    start = time.time()
+    assert run('--help').returncode == 0
+    assert time.time() - start < 1.5                                           # 2.8 s when everything was imported
+
+def test_version():
+    from latentlab import __version__
+    r = run('--version')
+    assert r.returncode == 0 and r.stdout.strip() == f'latentlab {__version__}'
+
+def test_help_texts_name_settings_outputs_and_columns():
+    words = lambda *args: ' '.join(run(*args).stdout.split())                 # help, its line breaks undone
+    extract = words('extract', '--help')
+    assert 'padded to the longest' in extract and 'lower it if memory runs out' in extract      # --batch-size
+    assert 'float16 halves the disk' in extract and '65504' in extract                          # --dtype
+    assert 'seed of the split into training and held-out speakers' in extract                   # --seed
+    assert 'latents.npy' in extract and 'store.html' in extract                                 # what it writes
+    info = words('info', '--help')
+    assert 'one JSON object' in info and 'splits' in info                                       # info --json
+    phase0 = words('phase0', '--help')
+    assert 'seed of every random choice' in phase0                                              # --seed
+    for output in ('standard output', '--out OUT', '--report PAGE', '--figures DIR', 'DIR/phase0.svg'):
+        assert output in phase0, output
+    assert 'measure/reports.html#the-columns-of-the-phase-0-table' in phase0
+    assert '--plotly {inline,cdn}' in phase0
+    for command in ('report', 'compare'):
+        text = words(command, '--help')
+        assert '--out PAGE' in text and 'contexts-STORE' in text and 'measure/geometry.html' in text
+        assert '--plotly {inline,cdn}' in text and '--figures DIR' in text
+
+def test_a_bad_plotly_choice_is_refused_before_any_work(tmp_path):
+    r = run('report', 'walk', '--out', tmp_path/'r.html', '--plotly', 'online')
+    assert r.returncode == 2 and "invalid choice: 'online'" in r.stderr and not (tmp_path/'r.html').exists()

@@ -73,7 +73,7 @@ def test_one_speaker_says_there_are_no_heldout_speakers(tmp_path):
 
 def test_only_user_errors_are_one_line_messages_a_bug_keeps_its_traceback(walk, monkeypatch, capsys):
     def broken(*args, **kwargs): raise ValueError('an internal mistake')
-    monkeypatch.setattr(cli, 'variance_ratio', broken)
+    monkeypatch.setattr('latentlab.measure.probe.variance_ratio', broken)
     assert cli.main(['phase0', str(walk.path), '--quiet']) == 1
     err = capsys.readouterr().err
     assert 'Traceback' in err and 'an internal mistake' in err and 'this is a bug in latentlab' in err

@@ -9,6 +9,9 @@ pip() { .venv/bin/python -m pip install -q --disable-pip-version-check -c constr
 pip --upgrade pip
 pip torch==2.13.0
 pip -e ".[dev]"
+# GE2E's weights ship in resemblyzer 0.1.4; latentlab reads only its state dict, so its dependencies (webrtcvad,
+# which needs a C compiler, and the `typing` backport) stay out: see nbs/11_pretrained.ipynb.
+pip --no-deps resemblyzer==0.1.4
 # The docs check renders pages in headless Chromium (Debian's package).
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

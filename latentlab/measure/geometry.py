@@ -7,24 +7,25 @@ Docs: https://latentlab.github.io/latentlab/measure/geometry.html.md"""
 # %% ../../nbs/measure/02_geometry.ipynb #9e800b92
 from __future__ import annotations
 import numpy as np, pandas as pd, plotly.graph_objects as go, faiss
-from plotly.colors import DEFAULT_PLOTLY_COLORS
+from plotly.colors import DEFAULT_PLOTLY_COLORS, qualitative
 from plotly.subplots import make_subplots
 from sklearn.decomposition import PCA
 from scipy.signal import welch
 from sklearn.metrics import adjusted_mutual_info_score, normalized_mutual_info_score
 from sklearn.mixture import GaussianMixture
+from tqdm.auto import tqdm
 from ..core import subsample
 from .core import Condition, ProbeError, context_frames
 from .probe import clusters
 from ..store import Store
 
 # %% auto #0
-__all__ = ['TWONN_N', 'GEOMETRY_COND', 'MODE_KS', 'GEOMETRY_LABELS', 'sample_steps', 'effective_rank', 'spectrum', 'plot_spectra',
-           'nearest_two', 'drop_duplicates', 'twonn', 'smoothness', 'utterance_segments', 'temporal_spectrum',
-           'high_frequency_share', 'autocorrelation', 'plot_smoothness', 'cluster_spreads', 'sample_clusters',
-           'steps_at', 'conditional_concentration', 'plot_concentration', 'mode_bic', 'context_means', 'purity',
-           'label_structure', 'speaker_share', 'speaker_structure', 'plot_bic', 'geometry', 'geometry_table',
-           'geometry_figures', 'embed_2d', 'view_of', 'context_view', 'plot_context_view']
+__all__ = ['TWONN_N', 'GEOMETRY_COND', 'MODE_KS', 'GEOMETRY_LABELS', 'VIEW_HOVER', 'sample_steps', 'effective_rank', 'spectrum',
+           'plot_spectra', 'nearest_two', 'drop_duplicates', 'twonn', 'smoothness', 'utterance_segments',
+           'temporal_spectrum', 'high_frequency_share', 'autocorrelation', 'plot_smoothness', 'cluster_spreads',
+           'sample_clusters', 'steps_at', 'conditional_concentration', 'plot_concentration', 'mode_bic',
+           'context_means', 'purity', 'label_structure', 'speaker_share', 'speaker_structure', 'plot_bic', 'geometry',
+           'geometry_table', 'geometry_figures', 'embed_2d', 'view_of', 'context_view', 'plot_context_view']
 
 # %% ../../nbs/measure/02_geometry.ipynb #dca966ea
 def sample_steps(store:Store, n:int=50_000, seed:int=0) -> dict:
@@ -59,10 +60,14 @@ def plot_spectra(spectra:dict, title:str='Variance spectrum') -> go.Figure:
     for name, spec in spectra.items():
         cumulative = np.cumsum(spec['share'])
         fig.add_trace(go.Scatter(x=np.arange(1, len(cumulative) + 1), y=cumulative, mode='lines',
-                                 name=f"{name} (PR {spec['participation_ratio']:.1f}, 90% in {spec['n90']})"))
-    fig.add_hline(y=0.9, line=dict(dash='dot', color='grey'))
-    return fig.update_layout(title=title, xaxis=dict(title='components', type='log'),
-                             yaxis_title='cumulative share', height=380)
+                                 name=f"{name} (PR {spec['participation_ratio']:.1f}, 90% in {spec['n90']})",
+                                 hovertemplate='%{fullData.name}<br>%{x} components: %{y:.3f}<extra></extra>'))
+    fig.add_hline(y=0.9, line=dict(dash='dot', color='grey'), name='90% of the variance', showlegend=True)
+    n = max(len(spec['share']) for spec in spectra.values())
+    ticks = [2**i for i in range(int(np.log2(n)) + 1)] + ([n] if n & (n - 1) else [])   # powers of 2, and n
+    return fig.update_layout(title=title, xaxis=dict(title='principal components', type='log', tickvals=ticks),
+                             yaxis_title='cumulative share of the variance', height=400,
+                             hoverlabel=dict(namelength=-1))
 
 # %% ../../nbs/measure/02_geometry.ipynb #a7e36103
 TWONN_N = 20_000                                                         # rows TwoNN samples, for every store
@@ -155,18 +160,22 @@ def autocorrelation(segments:np.ndarray, max_lag:int=20) -> pd.DataFrame:
 
 # %% ../../nbs/measure/02_geometry.ipynb #9a6bea37
 def plot_smoothness(spectra:dict, autocorrs:dict, frame_rate:float|None=None) -> go.Figure:
-    "Temporal power spectra and autocorrelations, one curve per named store."
-    fig = make_subplots(1, 2, subplot_titles=('temporal power spectrum (mean over dims)',
-                                              'autocorrelation (mean over dims)'))
+    "Temporal power spectra and autocorrelations of the latents, one colour per named store."
+    fig = make_subplots(1, 2, subplot_titles=('power over temporal frequency (mean over dims)',
+                                              'autocorrelation over lag (mean over dims)'))
     for i, name in enumerate(spectra):
         line = dict(color=DEFAULT_PLOTLY_COLORS[i % len(DEFAULT_PLOTLY_COLORS)])
-        fig.add_trace(go.Scatter(x=spectra[name].freq_hz, y=spectra[name].power, name=name, line=line), 1, 1)
+        fig.add_trace(go.Scatter(x=spectra[name].freq_hz, y=spectra[name].power, name=name, line=line,
+                                 legendgroup=name, hovertemplate=f'{name}: x<br>%{{x:.2f}} Hz: %{{y:.3g}}<extra></extra>'),
+                      1, 1)
         fig.add_trace(go.Scatter(x=autocorrs[name].lag, y=autocorrs[name].r, name=name, line=line,
-                                 showlegend=False), 1, 2)
+                                 legendgroup=name, showlegend=False,
+                                 hovertemplate=f'{name}: x<br>lag %{{x}}: r = %{{y:.3f}}<extra></extra>'), 1, 2)
     fig.update_yaxes(type='log', title='share of power', row=1, col=1)
-    fig.update_xaxes(title='Hz', row=1, col=1)
+    fig.update_xaxes(title='frequency (Hz)', row=1, col=1)
+    fig.update_yaxes(title='autocorrelation r', row=1, col=2)
     fig.update_xaxes(title='lag (frames)', row=1, col=2)
-    return fig.update_layout(height=380)
+    return fig.update_layout(height=400, legend_title_text='store (latents x)')
 
 # %% ../../nbs/measure/02_geometry.ipynb #b130d7d9
 def cluster_spreads(dx:np.ndarray, labels:np.ndarray, min_size:int=10) -> pd.DataFrame:
@@ -204,19 +213,20 @@ def conditional_concentration(store:Store, cond:Condition=GEOMETRY_COND,
     return cluster_spreads(dx, labels), spectrum(dx)
 
 # %% ../../nbs/measure/02_geometry.ipynb #11814ec9
-def plot_concentration(spreads:dict, marginals:dict) -> go.Figure:
-    "Distribution over clusters of the participation ratio of dx within them, against the marginal's."
-    fig = go.Figure()
+def plot_concentration(spreads:dict, marginals:dict, cond:str='') -> go.Figure:
+    "Distribution over clusters (of `cond`) of the participation ratio of dx within them, against the marginal's."
+    fig, of = go.Figure(), f' of {cond}' if cond else ''
     for i, (name, spread) in enumerate(spreads.items()):
         colour = DEFAULT_PLOTLY_COLORS[i % len(DEFAULT_PLOTLY_COLORS)]
-        fig.add_trace(go.Histogram(x=spread.participation_ratio, name=f"{name}: within clusters", opacity=0.6,
-                                   marker_color=colour))
-        fig.add_vline(x=marginals[name]['participation_ratio'], line=dict(color=colour, dash='dash'),
-                      annotation_text=f"{name}: marginal")
+        fig.add_trace(go.Histogram(x=spread.participation_ratio, name=f"{name}: dx within clusters{of}",
+                                   opacity=0.6, marker_color=colour, legendgroup=name))
+        marginal = marginals[name]['participation_ratio']
+        fig.add_vline(x=marginal, line=dict(color=colour, dash='dash'), showlegend=True, legendgroup=name,
+                      name=f"{name}: dx over all frames (marginal), {marginal:.1f}")
     return fig.update_layout(barmode='overlay',
-                             title='Effective rank of the next step within each context cluster',
+                             title=f'Effective rank of the next step (dx) within each context cluster{of}',
                              xaxis_title='participation ratio of cov(dx | cluster)', yaxis_title='clusters',
-                             height=380)
+                             height=400, hoverlabel=dict(namelength=-1))
 
 # %% ../../nbs/measure/02_geometry.ipynb #a85c6ac9
 MODE_KS = tuple(range(1, 17)) + (20, 24, 32)                            # every K to 16, then coarser
@@ -265,29 +275,50 @@ def speaker_structure(x:np.ndarray, speakers:np.ndarray, utts:np.ndarray, seed:i
 
 # %% ../../nbs/measure/02_geometry.ipynb #9bc5fe19
 def plot_bic(bics:dict) -> go.Figure:
-    "Mixture BIC against components, one curve per named store, each relative to its own minimum."
-    fig = go.Figure([go.Scatter(x=bic.components, y=bic.bic - bic.bic.min(), mode='lines+markers', name=name)
-                     for name, bic in bics.items()])
+    "Mixture BIC against components, one curve per named store, each relative to its own minimum (marked)."
+    fig = go.Figure()
+    for i, (name, bic) in enumerate(bics.items()):
+        colour, best = DEFAULT_PLOTLY_COLORS[i % len(DEFAULT_PLOTLY_COLORS)], bic.bic.idxmin()
+        fig.add_trace(go.Scatter(x=bic.components, y=bic.bic - bic.bic.min(), mode='lines+markers', name=name,
+                                 legendgroup=name, line=dict(color=colour),
+                                 hovertemplate=f'{name}<br>%{{x}} components: BIC − min = %{{y:.4g}}<extra></extra>'))
+        fig.add_trace(go.Scatter(x=[bic.components[best]], y=[0], mode='markers', legendgroup=name,
+                                 name=f'{name}: minimum at {bic.components[best]} components',
+                                 marker=dict(symbol='star', size=14, color=colour, line=dict(width=1)),
+                                 meta=dict(csv=False)))
+    ks = sorted({int(k) for bic in bics.values() for k in bic.components})
     return fig.update_layout(title='Discrete modes: Gaussian-mixture BIC of the contexts (lower is better)',
-                             xaxis=dict(title='components', type='log'), yaxis_title='BIC − its minimum',
-                             height=380)
+                             xaxis=dict(title='mixture components', tickvals=ks), yaxis_title='BIC − its minimum',
+                             height=400, hoverlabel=dict(namelength=-1))
 
 # %% ../../nbs/measure/02_geometry.ipynb #8180b4e2
 def geometry(store:Store, cond:Condition=GEOMETRY_COND, n:int=50_000, seed:int=0,
-             twonn_n:int=TWONN_N) -> dict:   # rows TwoNN samples: the same for stores compared
+             twonn_n:int=TWONN_N,   # rows TwoNN samples: the same for stores compared
+             progress:bool=False, desc:str='geometry') -> dict:
     "Every geometry number of `store` (under the probe's clusters of `cond`), and the curves behind them."
+    bar = tqdm(total=6, desc=desc, unit='step', disable=not progress, leave=False, postfix='spectra')
+    def done(next_step:str=''):
+        "Count a step done and name the next."
+        bar.update(); bar.set_postfix_str(next_step)
     steps = sample_steps(store, n, seed)
     spectrum_x, spectrum_dx = spectrum(steps['x']), spectrum(steps['dx'])
+    done('smoothness')
     segments = utterance_segments(store, min(16, int(np.diff(store.bounds).max())), seed=seed)
     temporal, autocorr = temporal_spectrum(segments, store.frame_rate), autocorrelation(segments)
+    done('clusters')
     frames, labels = sample_clusters(store, cond, seed=seed)
     spreads = cluster_spreads(steps_at(store, frames), labels)
+    done('mixture BIC')
     bic = mode_bic(context_means(store, cond.L, 20_000, seed), seed=seed)
+    done('labels and speakers')
     last_phones = np.asarray(store.phones[frames - 1]).astype(np.int64)        # at the context's last frame
     labelled = label_structure(labels, last_phones)
     speakers = speaker_structure(steps['x'], steps['speaker'], steps['utt'], seed)
+    done('TwoNN')
     twonn_x, twonn_dx = (twonn(steps[kind], twonn_n, seed) for kind in ('x', 'dx'))
     smooth = smoothness(steps)
+    done()
+    bar.close()
     within_ratio = (spreads['size'] * spreads.variance_share).sum() / spreads['size'].sum()
     numbers = dict(
         x_participation_ratio=spectrum_x['participation_ratio'],
@@ -349,7 +380,8 @@ def geometry_figures(results:dict) -> list[go.Figure]:
         return {f'{name}{suffix}': result[key] for name, result in results.items()}
     return [plot_spectra(by_name('spectrum_x', ' x') | by_name('spectrum_dx', ' dx')),
             plot_smoothness(by_name('temporal'), by_name('autocorr')),
-            plot_concentration(by_name('spreads'), by_name('spectrum_dx')),
+            plot_concentration(by_name('spreads'), by_name('spectrum_dx'),
+                               ', '.join(dict.fromkeys(result['cond'].name for result in results.values()))),
             plot_bic(by_name('bic'))]
 
 # %% ../../nbs/measure/02_geometry.ipynb #f28de7cb
@@ -378,11 +410,41 @@ def context_view(store:Store, cond:Condition=GEOMETRY_COND, method:str='pca', n:
     "Up to `n` contexts (mean-pooled over L) in 2-D, with their cluster under `cond`, phone at t-1, speaker."
     return view_of(store, *clusters(store, cond, seed=seed), cond.L, method, n, seed)
 
-def plot_context_view(view:pd.DataFrame, title:str='Contexts') -> go.Figure:
-    "The 2-D contexts coloured by cluster, by phone and by speaker, side by side."
-    fig = make_subplots(1, 3, subplot_titles=('cluster', 'phone', 'speaker'))
-    for j, by in enumerate(('cluster', 'phone', 'speaker'), 1):
-        codes = pd.factorize(view[by])[0]
-        fig.add_trace(go.Scattergl(x=view.x, y=view.y, mode='markers', text=view[by], showlegend=False,
-                                   marker=dict(size=3, color=codes, colorscale='Turbo')), 1, j)
-    return fig.update_layout(title=title, height=360)
+VIEW_HOVER = ('cluster', 'phone', 'speaker', 'utt', 'time_s')        # what hover shows, where the view has it
+
+def plot_context_view(view:pd.DataFrame, title:str='Contexts', axes:str='PC',
+                      max_legend:int=16) -> go.Figure:   # name the legend's entries up to this many values
+    "The 2-D contexts coloured by cluster, by phone and by speaker, a panel each; hover names all three."
+    shown = [column for column in VIEW_HOVER if column in view]
+    customdata = view[shown].astype(str).to_numpy()
+    x, y = view.x.to_numpy(np.float32), view.y.to_numpy(np.float32)          # float32: half the page
+    template = '<br>'.join(f'{column}: %{{customdata[{i}]}}' for i, column in enumerate(shown)) + '<extra></extra>'
+    titles = []
+    for by in ('cluster', 'phone', 'speaker'):
+        values = view[by].astype(str)
+        n = values[values != ''].nunique()
+        titles.append(f'coloured by {by}: none in this store' if not n else
+                      f'coloured by {by} ({n}; hover names each)' if n > max_legend else f'coloured by {by}')
+    fig = make_subplots(3, 1, subplot_titles=titles, vertical_spacing=0.09)
+    for row, by in enumerate(('cluster', 'phone', 'speaker'), 1):
+        values = view[by].astype(str)
+        legend = 'legend' if row == 1 else f'legend{row}'
+        categories = sorted(values.unique(), key=lambda v: (len(v), v))     # m2 before m10, 2 before 10
+        point = dict(mode='markers', customdata=customdata, hovertemplate=template, meta=dict(customdata=shown))
+        if len(categories) <= max_legend and not (values == '').all():
+            for j, category in enumerate(categories):
+                rows = (values == category).to_numpy()
+                fig.add_trace(go.Scatter(x=x[rows], y=y[rows], name=f'{by} {category or "(none)"}',
+                                         legend=legend, marker=dict(size=4, color=qualitative.Dark24[j % 24]),
+                                         **dict(point, customdata=customdata[rows])), row, 1)
+        else:
+            fig.add_trace(go.Scatter(x=x, y=y, name=f'contexts coloured by {by}', showlegend=False,
+                                     marker=dict(size=4, colorscale='Turbo', color='grey' if (values == '').all()
+                                                 else pd.factorize(values)[0]),
+                                     **point), row, 1)
+        fig.update_xaxes(title_text=f'{axes} 1 of the context (mean over L frames)', row=row, col=1)
+        fig.update_yaxes(title_text=f'{axes} 2', row=row, col=1)
+        top = fig.layout[f'yaxis{row if row > 1 else ""}'].domain[1]
+        fig.update_layout({legend: dict(y=top, yanchor='top', x=1.02, title_text=by, font_size=11,
+                                        itemsizing='constant')})
+    return fig.update_layout(title=title, height=1150)

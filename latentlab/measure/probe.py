@@ -24,10 +24,11 @@ from ..store import Store
 
 # %% auto #0
 __all__ = ['SEED', 'SWEEP', 'PRESETS', 'GRID_GRAMMAR', 'TARGET_WORDS', 'CRITERION', 'TARGET_DASH', 'TARGET_MARKER', 'COLOURS',
-           'grid', 'unique', 'check_finite', 'gather_contexts', 'utterance_chunks', 'utterance_groups', 'ProbeData',
-           'assign_clusters', 'sum_targets', 'split_ratios', 'boot_weights', 'knn_predict', 'fit_ridge',
-           'fit_references', 'fit_quantizers', 'clusters', 'lookup_rows', 'reference_rows', 'default_groups',
-           'RowCache', 'batches', 'variance_ratio', 'parse_grid', 'seed_table', 'heldout_note', 'plot_variance_ratio']
+           'SPLIT_TITLES', 'HOVER', 'grid', 'unique', 'check_finite', 'gather_contexts', 'utterance_chunks',
+           'utterance_groups', 'ProbeData', 'assign_clusters', 'sum_targets', 'split_ratios', 'boot_weights',
+           'knn_predict', 'fit_ridge', 'fit_references', 'fit_quantizers', 'clusters', 'lookup_rows', 'reference_rows',
+           'default_groups', 'RowCache', 'batches', 'variance_ratio', 'parse_grid', 'seed_table', 'heldout_note',
+           'plot_variance_ratio']
 
 # %% ../../nbs/measure/01_probe.ipynb #5e6fc5e2
 SEED = tuple(Condition(L=4, coarsener=coarsener, d=d, K=K, target=target)
@@ -421,44 +422,157 @@ def heldout_note(table:pd.DataFrame) -> str:
 CRITERION = 0.6
 TARGET_DASH, TARGET_MARKER = dict(dx='solid', x='dash'), dict(dx='circle', x='diamond')   # one look per target
 COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf']
+SPLIT_TITLES = dict(train='train: the speakers the clusters were fitted on (in-sample)',
+                    heldout='heldout: speakers never seen in fitting')
 
 def _series(conditions:pd.Series) -> pd.Series:
     "A condition without its K, `concat(4)→PCA(8)→VQ(256)` → `concat(4)→PCA(8)`: one curve over K."
     return conditions.str.replace(r'→VQ\(\d+\)', '', regex=True)
 
-def plot_variance_ratio(table:pd.DataFrame, title:str|None=None) -> go.Figure:
-    "Ratio against K per coarsener and target, per split, with the random band, references and 0.6 criterion."
-    targets = ', '.join(dict.fromkeys(table.target))
-    title = title or f'Phase 0: variance ratio of {targets} given the coarse context'
-    splits = [split for split in ('train', 'heldout') if (table.split == split).any()]
-    fig = make_subplots(1, len(splits), shared_yaxes=True, subplot_titles=splits, horizontal_spacing=0.04)
-    lookup = table[table.method == 'lookup']
-    colours = dict(zip(_series(lookup.condition).unique(), COLOURS * 4))
+def _prefix(rows:pd.DataFrame) -> pd.Series:
+    "`store: ` before each row's names when the table has a `store` column (several stores), else nothing."
+    return rows.store.astype(str) + ': ' if 'store' in rows else pd.Series('', index=rows.index, dtype=object)
+
+def _rgba(colour:str, alpha:float) -> str:
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f'rgba({r},{g},{b},{alpha})'
+
+def _errors(rows:pd.DataFrame, visible:bool=True) -> dict:
+    "Error bars from a row's `lo` and `hi`: the 95% interval."
+    return dict(type='data', symmetric=False, array=rows.hi - rows.ratio, arrayminus=rows.ratio - rows.lo,
+                visible=visible)
+
+HOVER = '%{fullData.name}<br>%{customdata[0]}: %{customdata[1]:.3f} [%{customdata[2]:.3f}, %{customdata[3]:.3f}]'
+
+def _hover(rows:pd.DataFrame) -> dict:
+    "Hover text: the trace's name, the split, the ratio and its interval."
+    return dict(customdata=np.stack([rows.split, rows.ratio, rows.lo, rows.hi], 1), hovertemplate=HOVER + '<extra></extra>',
+                meta=dict(customdata=['split']))                      # the split goes with the numbers
+
+def _line(x:list, y:list, name:str, group:str, legend:bool, **line) -> go.Scatter:
+    "A straight reference line that is a named trace, so the legend names it (labels on the plot collide)."
+    return go.Scatter(x=x, y=y, mode='lines', name=name, legendgroup=group, showlegend=legend, line=line,
+                      hovertemplate=f'{name}<extra></extra>')
+
+def _known_name(store:str, target:str, ratio:float) -> str:
+    return f"known answer{' of ' + store if store else ''} [{target}]: {ratio:.3f}"
+
+def _keys(table:pd.DataFrame) -> pd.DataFrame:
+    "The lookup rows of `table` with their curve (`name`: store, condition without K, target) and colour."
+    lookup = table[table.method == 'lookup'].assign(prefix=lambda rows: _prefix(rows),
+                                                     series=lambda rows: _series(rows.condition))
+    colours = dict(zip(dict.fromkeys(zip(lookup.prefix, lookup.series)), COLOURS * 8))
+    return lookup.assign(colour=[colours[key] for key in zip(lookup.prefix, lookup.series)])
+
+def _against_K(fig:go.Figure, table:pd.DataFrame, splits:list, known:dict) -> go.Figure:
+    "Ratio against K: a curve per condition and target, each with its own random band."
+    keys = _keys(table)
+    ks = sorted(keys.K.unique())
+    span = [ks[0] / 1.25, ks[-1] * 1.25]
     for col, split in enumerate(splits, 1):
+        first = col == 1
         rows = table[table.split == split]
-        random = rows[rows.method == 'random']
-        band = random.groupby('K').agg(lo=('lo', 'min'), hi=('hi', 'max')).reset_index()
-        if len(band):
-            outline = dict(x=list(band.K) + list(band.K[::-1]), y=list(band.hi) + list(band.lo[::-1]))
-            fig.add_trace(go.Scatter(**outline, fill='toself', fillcolor='rgba(128,128,128,0.3)',
-                                     line=dict(width=0), mode='lines', name='random clusters (95%)',
-                                     legendgroup='random', showlegend=col == 1, hoverinfo='skip'), 1, col)
-        curves = rows[rows.method == 'lookup'].assign(series=lambda rows: _series(rows.condition))
-        for (series, target), curve in curves.groupby(['series', 'target'], sort=False):
-            curve, name = curve.sort_values('K'), f'{series} [{target}]'
-            errors = dict(type='data', symmetric=False, array=curve.hi - curve.ratio,
-                          arrayminus=curve.ratio - curve.lo)
-            fig.add_trace(go.Scatter(x=curve.K, y=curve.ratio, mode='lines+markers', name=name,
-                                     legendgroup=name, showlegend=col == 1, error_y=errors,
-                                     line=dict(color=colours.get(series), dash=TARGET_DASH.get(target, 'dot')),
-                                     marker=dict(symbol=TARGET_MARKER.get(target, 'square'))), 1, col)
-        for ref in rows[rows.method.isin(['ridge', 'knn'])].itertuples():
-            dash = 'dash' if ref.method == 'ridge' else 'dot'
-            fig.add_hline(y=ref.ratio, line=dict(dash=dash, color='black', width=1),
-                          annotation_text=f"{ref.method} ({ref.condition}) [{ref.target}]",
-                          annotation_position='bottom right', row=1, col=col)
-        fig.add_hline(y=CRITERION, line=dict(color='crimson', width=1), annotation_position='top left',
-                      annotation_text='lookup-friendly below 0.6', row=1, col=col)
-        fig.update_xaxes(type='log', title='K (clusters)', row=1, col=col)
+        lookup = keys[keys.split == split]
+        for (prefix, series, target), curve in lookup.groupby(['prefix', 'series', 'target'], sort=False):
+            curve, colour = curve.sort_values('K'), curve.colour.iloc[0]
+            name = f'{prefix}{series}→VQ(K) [{target}]'
+            random = rows[(rows.method == 'random') & (rows.target == target)
+                          & rows.condition.isin(curve.condition)]
+            random = random[_prefix(random) == prefix].sort_values('K')
+            look = dict(dash=TARGET_DASH.get(target, 'dot'), color=colour)
+            if len(random) > 1:                                           # this condition's band, and only its
+                fig.add_trace(go.Scatter(x=list(random.K) + list(random.K[::-1]),
+                                         y=list(random.hi) + list(random.lo[::-1]), fill='toself',
+                                         fillcolor=_rgba(colour, 0.15), line=dict(width=0), mode='lines',
+                                         name=f'random clusters, {name}', legendgroup=name + ' random',
+                                         showlegend=first, hoverinfo='skip', meta=dict(csv=False)), 1, col)
+            fig.add_trace(go.Scatter(x=random.K, y=random.ratio, mode='lines+markers' if len(random) > 1 else 'markers',
+                                     name=f'random clusters, {name}', legendgroup=name + ' random',
+                                     showlegend=first and len(random) == 1, error_y=_errors(random, len(random) == 1),
+                                     line=dict(color=colour, width=1, dash='dot'),
+                                     marker=dict(symbol=TARGET_MARKER.get(target, 'square') + '-open', size=6),
+                                     **_hover(random)), 1, col)
+            fig.add_trace(go.Scatter(x=curve.K, y=curve.ratio, mode='lines+markers', name=name, legendgroup=name,
+                                     showlegend=first, error_y=_errors(curve), line=look,
+                                     marker=dict(symbol=TARGET_MARKER.get(target, 'square')), **_hover(curve)), 1, col)
+        refs = rows[rows.method.isin(['ridge', 'knn'])]
+        for ref, prefix in zip(refs.itertuples(), _prefix(refs)):
+            name = f"{prefix}{ref.method} ({ref.condition}) [{ref.target}]"
+            fig.add_trace(_line(span, [ref.ratio] * 2, name, name, first, color='#444', width=1,
+                                dash='dash' if ref.method == 'ridge' else 'dot'), 1, col)
+        for (store, target), ratio in known.items():
+            name = _known_name(store, target, ratio)
+            fig.add_trace(_line(span, [ratio] * 2, name, name, first, color='green', width=2, dash='longdash'), 1, col)
+        fig.add_trace(_line(span, [CRITERION] * 2, f'criterion: lookup-friendly below {CRITERION}', 'criterion',
+                            first, color='crimson', width=1), 1, col)
+        fig.update_xaxes(type='log', title='K (clusters)', tickvals=ks, ticktext=[str(k) for k in ks],
+                         range=np.log10(span), row=1, col=col)
     fig.update_yaxes(title='variance ratio (1 = no help)', row=1, col=1)
-    return fig.update_layout(title=title, height=450)
+    return fig.update_layout(height=480)
+
+def _per_condition(fig:go.Figure, table:pd.DataFrame, splits:list, known:dict) -> go.Figure:
+    "One row per condition and target, lookup and its own random clusters side by side, intervals as bars."
+    keys = _keys(table)
+    found = list(dict.fromkeys(zip(keys.prefix, keys.target, keys.L, keys.condition)))
+    groups = list(dict.fromkeys(key[:2] for key in found))          # rows of a store and target stay together
+    order = sorted(found, key=lambda key: (groups.index(key[:2]), key[2]))
+    at = {(prefix, condition, target): i for i, (prefix, target, L, condition) in enumerate(order)}
+    def rows_of(prefix, target, L=None):
+        "The rows of a store and target (at L, if given): a line drawn for them spans them and no others."
+        return [i for i, key in enumerate(order) if key[:2] == (prefix, target) and L in (None, key[2])]
+    for col, split in enumerate(splits, 1):
+        first = col == 1
+        rows = table[table.split == split]
+        random = rows[rows.method == 'random'].assign(prefix=lambda rows: _prefix(rows))
+        for row in keys[keys.split == split].itertuples():
+            i, look = at[row.prefix, row.condition, row.target], TARGET_MARKER.get(row.target, 'square')
+            name = f'{row.prefix}{row.condition} [{row.target}]'
+            this = keys.loc[[row.Index]]
+            fig.add_trace(go.Scatter(x=this.ratio, y=[i], mode='markers', name=name, legendgroup=name,
+                                     showlegend=first, error_x=_errors(this),
+                                     marker=dict(symbol=look, size=10, color=row.colour), **_hover(this)), 1, col)
+            base = random[(random.prefix == row.prefix) & (random.condition == row.condition)
+                          & (random.target == row.target)]
+            fig.add_trace(go.Scatter(x=base.ratio, y=[i + 0.3] * len(base), mode='markers',
+                                     name=f'random clusters, {name}', legendgroup=name, showlegend=False,
+                                     error_x=_errors(base), marker=dict(symbol=look + '-open', size=9,
+                                                                         color=row.colour), **_hover(base)), 1, col)
+        refs = rows[rows.method.isin(['ridge', 'knn'])]
+        for ref, prefix in zip(refs.itertuples(), _prefix(refs)):
+            name, covered = f"{prefix}{ref.method} ({ref.condition}) [{ref.target}]", rows_of(prefix, ref.target, ref.L)
+            if covered:
+                fig.add_trace(_line([ref.ratio] * 2, [min(covered) - 0.4, max(covered) + 0.7], name, name, first,
+                                    color='#444', width=1.5, dash='dash' if ref.method == 'ridge' else 'dot'), 1, col)
+        for (store, target), ratio in known.items():
+            name, covered = _known_name(store, target, ratio), rows_of(f'{store}: ' if store else '', target)
+            if covered:
+                fig.add_trace(_line([ratio] * 2, [min(covered) - 0.4, max(covered) + 0.7], name, name, first,
+                                    color='green', width=2, dash='longdash'), 1, col)
+        fig.add_trace(_line([CRITERION] * 2, [-0.5, len(order) - 0.2], f'criterion: lookup-friendly below {CRITERION}',
+                            'criterion', first, color='crimson', width=1), 1, col)
+    drawn = pd.concat([keys, table[table.method != 'lookup']])
+    span = [min(drawn.lo.min(), drawn.ratio.min(), CRITERION, *known.values()) - 0.03,
+            max(drawn.hi.max(), drawn.ratio.max(), 1) + 0.03]
+    fig.update_xaxes(title='variance ratio (1 = no help)', range=span)      # the same scale in both panels
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode='markers', name='open marker: random clusters of the same sizes',
+                             marker=dict(symbol='circle-open', color='grey', size=9), meta=dict(csv=False)), 1, 1)
+    labels = [f'{prefix}{condition} [{target}]'.replace(': ', ':<br>', 1) for prefix, target, L, condition in order]
+    fig.update_yaxes(tickvals=[i + 0.15 for i in range(len(order))], ticktext=labels, autorange='reversed')
+    return fig.update_layout(height=160 + 60 * len(order))
+
+def plot_variance_ratio(table:pd.DataFrame, title:str|None=None,
+                        known:dict|None=None) -> go.Figure:   # known ratios by (store or '', target), drawn as lines
+    "Ratio per condition and target, per split, beside random clusters, references and the 0.6 criterion."
+    targets = ', '.join(dict.fromkeys(table.target))
+    keys = _keys(table)
+    against_K = keys.groupby(['prefix', 'series', 'target']).K.nunique().max() > 2   # 2 points make no curve
+    title = title or (f'Phase 0: variance ratio of {targets} given the coarse context'
+                      + (' against K' if against_K else ', condition by condition'))
+    splits = [split for split in ('train', 'heldout') if (table.split == split).any()]
+    fig = make_subplots(1, len(splits), shared_yaxes=True, horizontal_spacing=0.05,
+                        subplot_titles=[SPLIT_TITLES[split] for split in splits])
+    fig.update_annotations(font_size=12)
+    fig = (_against_K if against_K else _per_condition)(fig, table, splits, known or {})
+    entries = sum(trace.showlegend is not False for trace in fig.data)
+    return fig.update_layout(title=title, legend=dict(font_size=11), hoverlabel=dict(namelength=-1),
+                             height=max(fig.layout.height, 260 + 28 * entries))      # the legend, unscrolled

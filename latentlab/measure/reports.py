@@ -6,59 +6,370 @@ Docs: https://latentlab.github.io/latentlab/measure/reports.html.md"""
 
 # %% ../../nbs/measure/03_reports.ipynb #f5270200
 from __future__ import annotations
+import base64, html, re
 from pathlib import Path
-import pandas as pd, plotly.io as pio
-from ..core import write_html
-from .core import context_frames
+import numpy as np, pandas as pd, plotly.io as pio
+from ..core import LatentlabError, atomic_write, write_html
+from .core import Condition, context_frames
 from .geometry import (TWONN_N, geometry, geometry_figures, geometry_table,
-                                        plot_context_view, view_of)
-from .probe import SEED, heldout_note, plot_variance_ratio, seed_table, variance_ratio
-from ..store import format_summary, store_summary
+                                        mode_bic, plot_context_view, sample_steps, view_of)
+from .probe import (CRITERION, SEED, TARGET_WORDS, heldout_note, plot_variance_ratio,
+                                     seed_table, variance_ratio)
+from ..store import Store
 
 # %% auto #0
-__all__ = ['figure_html', 'phase0_report', 'common_twonn_n', 'geometry_report']
+__all__ = ['PROBE_TERMS', 'TABLE_COLUMNS', 'HOW_TO_READ', 'STYLE', 'ReportError', 'store_table', 'verdicts', 'verdict_line',
+           'verdict_summary', 'definitions', 'known_answer', 'known_rows', 'known_note', 'figure_data', 'figure_csv',
+           'csv_link', 'check_plotly', 'figure_html', 'figure_block', 'export_figures', 'phase0_report',
+           'common_twonn_n', 'geometry_report']
 
 # %% ../../nbs/measure/03_reports.ipynb #d972ece4
-def figure_html(fig, first:bool=True) -> str:
-    "A plotly figure as an HTML block; the first on a page carries plotly's script, inlined."
-    return pio.to_html(fig, full_html=False, include_plotlyjs='inline' if first else False)
+class ReportError(LatentlabError, ValueError):
+    "A report that cannot be written as asked: a setting, or an export whose tools are missing."
 
-def phase0_report(table:pd.DataFrame, path, title:str='Phase 0 probe', conds=SEED, about:str='') -> Path:
-    "Write the seed table, the figure and the whole table to one HTML page."
-    seeds = [c for c in conds if ((table.condition == c.name) & (table.target == c.target)).any()]
-    note = heldout_note(table)
-    body = [f"<p>{about}</p>" if about else '', f"<p><b>{note}</b></p>" if note else '',
-            "<p>Variance ratio = within-cluster / total sum of squares of the target; 1 means the coarse "
-            "context does not help, below 0.6 counts as lookup-friendly. Intervals: 95% bootstrap over "
-            "utterances.</p>"]
-    if seeds: body += ["<h2>The seed conditions</h2>", seed_table(table, seeds).to_html()]
-    body += ["<h2>Variance ratio against K</h2>", figure_html(plot_variance_ratio(table)),
-             "<h2>Every number</h2>", table.to_html(index=False, float_format=lambda v: f'{v:.4f}')]
-    return write_html(path, title, body)
+def store_table(stores:dict) -> pd.DataFrame:
+    "What each named store holds: encoder, corpus, latents, and speakers, utterances and frames per split."
+    rows = {}
+    for name, store in stores.items():
+        index, meta = store.index, store.meta                # meta as written, even without every key
+        row = dict(encoder=meta.get('encoder', ''), corpus=meta.get('corpus', ''), path=str(store.path),
+                   latents=f"{store.dim} dims at {meta.get('frame_rate', '?')} Hz ({meta.get('dtype', '?')})",
+                   frames=int(index.n_frames.sum()), hours=round(float(index.duration_s.sum()) / 3600, 4))
+        for split in ('train', 'heldout'):
+            rows_of = index[index.split == split]
+            row[split] = (f"{rows_of.speaker.nunique()} speakers, {len(rows_of)} utterances, "
+                          f"{int(rows_of.n_frames.sum()):,} frames")
+        rows[name] = row
+    return pd.DataFrame.from_dict(rows, orient='index').rename_axis('store')
 
 # %% ../../nbs/measure/03_reports.ipynb #62b300ed
+def _verdict(ratio:float, lo:float, hi:float) -> str:
+    "Where a ratio and its interval stand against the criterion."
+    lo, hi = (ratio, ratio) if np.isnan(lo) or np.isnan(hi) else (lo, hi)
+    if hi < CRITERION: return f'lookup-friendly: below {CRITERION}'
+    if lo > CRITERION: return f'not lookup-friendly: above {CRITERION}'
+    return f'undecided: its interval contains {CRITERION}'
+
+def verdicts(table:pd.DataFrame) -> pd.DataFrame:
+    "Per store, condition and target: the held-out (else in-sample) ratio against 0.6, beside random clusters."
+    by = (['store'] if 'store' in table else []) + ['condition', 'target']
+    rows = []
+    for key, rows_of in table.groupby(by, sort=False):
+        split = 'heldout' if (rows_of.split == 'heldout').any() else 'train'
+        at = rows_of[rows_of.split == split].set_index('method')
+        if 'lookup' not in at.index: continue                       # a reference: no clusters, no verdict
+        row, random = at.loc['lookup'], at.ratio.get('random', np.nan)
+        rows.append(dict(zip(by, key), split=split, ratio=row.ratio, lo=row.lo, hi=row.hi, random=random,
+                         verdict=_verdict(row.ratio, row.lo, row.hi)))
+    return pd.DataFrame(rows)
+
+def verdict_line(row) -> str:
+    "One verdict as a sentence."
+    store = f"{row['store']}: " if 'store' in row else ''
+    where = 'held out' if row['split'] == 'heldout' else 'in-sample (no held-out speakers)'
+    return (f"{store}{row['condition']}, target {row['target']} ({TARGET_WORDS.get(row['target'], row['target'])}), "
+            f"{where}: {row['ratio']:.3f} [{row['lo']:.3f}, {row['hi']:.3f}], {row['verdict']} "
+            f"(random clusters: {row['random']:.3f})")
+
+def verdict_summary(found:pd.DataFrame) -> str:
+    "How many of the conditions and targets are lookup-friendly, in one sentence."
+    friendly = found.verdict.str.startswith('lookup-friendly').sum()
+    return (f"{friendly} of {len(found)} conditions and targets {'is' if friendly == 1 else 'are'} lookup-friendly "
+            f"(ratio and its whole 95% interval below {CRITERION}).")
+
+# %% ../../nbs/measure/03_reports.ipynb #36f24311
+PROBE_TERMS = {
+    'variance ratio': "within-cluster over total sum of squares of the target, each frame predicted by its "
+                      "cluster's mean: the share of the target's variance the clusters leave unexplained. 1 means "
+                      f"the context does not help; below {CRITERION} counts as lookup-friendly (the criterion).",
+    'target': "what is predicted: dx, the next step x_t − x_{t−1}, or x, the next frame.",
+    'lookup': "the condition's clusters: the L frames before t coarsened (mean: their mean; last: the last "
+              "frame; concat: all L side by side; delta: their mean step), optionally reduced by PCA(d), then "
+              "split into K clusters by k-means fitted on training speakers: e.g. concat(4)→PCA(8)→VQ(256).",
+    'random': "random clusters of the same sizes: the lookup's cluster labels shuffled among the frames of each "
+              "split. In-sample, any K clusters explain (K−1)/(N−1) of the variance by chance, so random sits "
+              "just below 1; held out, random clusters do worse than none, above 1.",
+    'gain': "random − lookup: what the clusters explain beyond chance (the table's gain, with its interval).",
+    'ridge': "a reference, not a lookup: ridge regression of the target on the full context (the L frames "
+             "concatenated, standardised), its penalty chosen by generalised cross-validation. What a linear "
+             "predictor with no coarsening gets; full(L) in the tables.",
+    'k-NN': "a reference: the mean target of the 16 nearest training contexts (PCA(32) of the standardised full "
+            "context; in-sample, each frame left out of its own neighbours). A lookup of unlimited resolution.",
+    'interval': "95% bootstrap interval: utterances are dealt into groups, and the groups resampled with "
+                "replacement, training and held-out separately; [lo, hi] are the 2.5th and 97.5th percentiles.",
+    'train / heldout': "train: measured on the speakers everything was fitted on (in-sample); heldout: on "
+                       "speakers never seen in fitting, against the training mean. The verdict reads heldout.",
+}
+
+TABLE_COLUMNS = {
+    'store': "the store the row is of, as it was named (pages only; the saved table has no such column)",
+    'condition': "the context's coarsener, L, PCA and K as one name, e.g. concat(4)→PCA(8)→VQ(256); full(L) "
+                 "for the ridge and k-NN references",
+    'L': "frames of context before t", 'coarsener': "mean, last, concat or delta; full for the references",
+    'd': "PCA dimensions of the coarse context (0: none)", 'K': "clusters (0 for the references)",
+    'target': "dx (the next step) or x (the next frame), optionally _std or _white",
+    'method': "lookup, random, ridge or knn (see the words above)",
+    'split': "train (in-sample) or heldout (speakers never seen in fitting)",
+    'ratio': "the variance ratio", 'lo': "2.5th percentile of its bootstrap", 'hi': "97.5th percentile",
+    'gain': "random − lookup (lookup rows only)", 'gain_lo': "2.5th percentile of the gain",
+    'gain_hi': "97.5th percentile of the gain",
+    'n_frames': "frames measured in this split", 'n_utts': "utterances they come from",
+}
+
+def definitions(terms:dict, only=None) -> str:
+    "`terms` (or those named in `only`) as an HTML definition list."
+    return '<dl>' + ''.join(f'<dt>{html.escape(term)}</dt><dd>{html.escape(text)}</dd>'
+                            for term, text in terms.items() if only is None or term in only) + '</dl>'
+
+# %% ../../nbs/measure/03_reports.ipynb #da9a19a9
+def known_answer(store:Store) -> dict|None:
+    "What a store's construction fixes (a walk's variance ratio of dx and its modes), and the condition recovering it."
+    if 'known_ratio' not in store.meta: return None
+    modes = store.meta.get('encoder_config', {}).get('modes')
+    return dict(ratio=float(store.meta['known_ratio']), modes=modes,
+                cond=Condition(L=2, coarsener='delta', K=modes if modes and modes > 1 else 4))
+
+def known_rows(name:str, store:Store, answer:dict, table:pd.DataFrame, modes:bool=False) -> pd.DataFrame:
+    "The known answers of a store beside what was measured, and how (the modes too if `modes`)."
+    c = answer['cond']
+    rows = table[(table.condition == c.name) & (table.target == 'dx') & (table.method == 'lookup')]
+    row = rows[rows.split == ('heldout' if (rows.split == 'heldout').any() else 'train')].iloc[0]
+    out = [{'quantity': 'variance ratio of dx given the previous mode', 'known': f"{answer['ratio']:.3f}",
+            'measured': f"{row.ratio:.3f} [{row.lo:.3f}, {row.hi:.3f}] ({row.split})",
+            'how': f"Phase 0 under {c.name}, target dx: the last step, which carries the mode"}]
+    if modes and (answer['modes'] or 1) > 1:
+        steps = sample_steps(store, 10_000)['dx']
+        bic = mode_bic(steps, ks=tuple(range(1, answer['modes'] + 4)))
+        out.append({'quantity': 'modes', 'known': str(answer['modes']),
+                    'measured': str(int(bic.components[bic.bic.idxmin()])),
+                    'how': "components at the minimum Gaussian-mixture BIC of 10,000 steps dx (PCA 8); the "
+                           "geometry table's BIC is of mean-pooled positions, where a walk has no modes"})
+    return pd.DataFrame(out).assign(store=name).set_index(['store', 'quantity'])
+
+def known_note(answer:dict) -> str:
+    "What the known answer is, in words."
+    if (answer['modes'] or 1) == 1:
+        return ("This store is a pure random walk: its steps do not depend on anything before them, so the variance "
+                "ratio of dx given any context is 1 by construction, and no condition can do better.")
+    return (f"This store is a switching random walk: each step drifts in one of {answer['modes']} directions "
+            f"(modes) that persist from step to step, so the variance ratio of dx given the previous mode is "
+            f"{answer['ratio']:.3f} by construction, and {answer['cond'].name} [dx] recovers it. The seed "
+            "conditions cluster positions, in which a walk's modes do not show: for dx, near 1 is their expected "
+            "score here, not a failure of the probe (for x they score low only because a walk's next frame lies "
+            "close to its last).")
+
+# %% ../../nbs/measure/03_reports.ipynb #adbe6f42
+HOW_TO_READ = {
+    'phase0': "Each row is one condition and target: the filled marker is the ratio under its clusters "
+              "(lookup), the open marker beside it random clusters of the same sizes, bars their 95% intervals. "
+              "Left: in-sample, on the training speakers; right: on held-out speakers. Further left means the "
+              f"coarse context predicts more; left of the red line ({CRITERION}) counts as lookup-friendly. The "
+              "grey lines are the ridge (dashed) and k-NN (dotted) references from the full context, each drawn "
+              "over the rows of its own store and target; a green line is a known answer.",
+    'phase0 against K': "Each curve is one condition and target over K (its ticks are the K measured), bars its "
+              "95% intervals; the shaded band of the same colour, and the dotted line in it, are random clusters "
+              "of the same sizes for that condition alone. Left: in-sample; right: held out. Lower means the "
+              f"coarse context predicts more; below the red line ({CRITERION}) counts as lookup-friendly. The grey "
+              "lines are the ridge (dashed) and k-NN (dotted) references from the full context; a green line is a "
+              "known answer.",
+    'spectra': "Cumulative share of the variance against the number of principal components, for the latents (x) "
+               "and their steps (dx) of each store. A curve that reaches 1 after few components means few "
+               "directions carry the variance; the legend gives the participation ratio (PR, an effective number "
+               "of directions) and the components that hold 90%.",
+    'smoothness': "Left: the power of the latent trajectories over temporal frequency (Welch, 16-frame windows, "
+                  "mean over dimensions), as a share of the total; power at low frequencies means smooth "
+                  "trajectories. Right: the autocorrelation over lags in frames; a slow decay means the next frame "
+                  "resembles the last.",
+    'concentration': "For each context cluster, the participation ratio (effective number of directions) of the "
+                     "next step dx within it, as a histogram over clusters; the dashed line of the same colour is "
+                     "dx's participation ratio over all frames. Clusters well left of their line pin the next step "
+                     "down to fewer directions than the marginal.",
+    'bic': "Gaussian-mixture BIC of the contexts (mean over L frames, PCA to 8 dimensions) against the number of "
+           "components, relative to its minimum (the star). A clear minimum at a few components suggests discrete "
+           "modes; a minimum at the largest number tried means no small number of modes.",
+    'contexts': "Up to 2,000 contexts (the mean of their L frames), on their first two principal components, "
+                "coloured by their cluster, by the phone at t−1 and by speaker. Colour that separates into regions "
+                "means the coarse context carries that label; hover names each point's cluster, phone and speaker.",
+}
+
+def figure_data(fig) -> pd.DataFrame:
+    "The numbers a figure draws, one row per point: its trace's name, x, y, error-bar intervals and hover columns."
+    parts = []
+    for i, trace in enumerate(fig.data):
+        meta = trace.meta if isinstance(trace.meta, dict) else {}
+        if meta.get('csv') is False or trace.x is None or all(v is None for v in trace.x): continue
+        part = {'trace': trace.name, 'panel': getattr(trace, 'xaxis', None) or 'x', 'x': list(trace.x)}
+        if trace.y is not None: part['y'] = list(trace.y)
+        for axis in 'xy':
+            bars = getattr(trace, f'error_{axis}', None)
+            if bars is not None and bars.array is not None:
+                at = np.asarray(part[axis], float)
+                part[f'{axis}_lo'], part[f'{axis}_hi'] = at - np.asarray(bars.arrayminus), at + np.asarray(bars.array)
+        if meta.get('customdata') and trace.customdata is not None:
+            for j, column in enumerate(meta['customdata']): part[column] = np.asarray(trace.customdata)[:, j]
+        parts.append(pd.DataFrame(part))
+    shapes = [dict(trace=shape.name, panel=shape.xref, x=shape.x0 if shape.x0 == shape.x1 else None,
+                   y=shape.y0 if shape.y0 == shape.y1 else None) for shape in fig.layout.shapes if shape.name]
+    return pd.concat(parts + [pd.DataFrame(shapes)], ignore_index=True)
+
+def figure_csv(numbers:pd.DataFrame) -> bytes:
+    "A figure's numbers as CSV, to 6 significant digits."
+    return numbers.to_csv(index=False, float_format='%.6g').encode()
+
+def csv_link(numbers:pd.DataFrame, name:str) -> str:
+    "A link that saves a figure's `numbers` as NAME.csv, the CSV carried in the page itself."
+    data = base64.b64encode(figure_csv(numbers)).decode()
+    return (f"<a download='{html.escape(name)}.csv' href='data:text/csv;base64,{data}'>"
+            f"the numbers of this figure ({html.escape(name)}.csv)</a>")
+
+def check_plotly(plotly:str):
+    "Refuse a way of loading plotly's script other than 'inline' and 'cdn'."
+    if plotly not in ('inline', 'cdn'):
+        raise ReportError(f"plotly={plotly!r}: use 'inline' (the page works offline) or 'cdn' (a small page)")
+
+def figure_html(fig, first:bool=True, plotly:str='inline', name:str='figure') -> str:
+    "A plotly figure as an HTML block; the first on a page carries plotly's script, inlined or from the CDN."
+    check_plotly(plotly)
+    return pio.to_html(fig, full_html=False, include_plotlyjs=plotly if first else False,
+                       config=dict(toImageButtonOptions=dict(format='svg', filename=name)))
+
+def figure_block(fig, name:str, how:str, first:bool=False, plotly:str='inline',
+                 numbers:pd.DataFrame|None=None) -> str:   # the figure's numbers, if not `figure_data(fig)`
+    "A figure, how to read it, and the link to its numbers."
+    numbers = figure_data(fig) if numbers is None else numbers
+    return (f"<div class='figure'>{figure_html(fig, first, plotly, name)}"
+            f"<p class='how'><b>How to read this.</b> {html.escape(how)} {csv_link(numbers, name)}.</p></div>")
+
+# %% ../../nbs/measure/03_reports.ipynb #102b0f1d
+def export_figures(figs:dict, folder, formats=('svg', 'png'),
+                   numbers:dict|None=None) -> list[Path]:   # figures' numbers by name, if not `figure_data`
+    "Each named figure's numbers as NAME.csv, and the figure as NAME.svg and NAME.png (by kaleido and Chromium)."
+    folder, numbers = Path(folder), numbers or {}
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [atomic_write(folder/f'{name}.csv', lambda file, data=numbers.get(name, None), fig=fig:
+                            file.write(figure_csv(figure_data(fig) if data is None else data)))
+               for name, fig in figs.items()]
+    if not formats: return written
+    try: import kaleido  # noqa: F401
+    except ImportError:
+        raise ReportError(f"SVG and PNG need kaleido: pip install 'latentlab[export]' (the CSVs are in {folder})"
+                          ) from None
+    paths = [folder/f'{name}.{format}' for format in formats for name in figs]
+    try: pio.write_images(list(figs.values()) * len(formats), paths, width=1200)    # the page's width
+    except Exception as e:
+        if 'chrome' not in f'{type(e).__name__} {e}'.lower(): raise
+        raise ReportError(f"SVG and PNG: kaleido found no Chrome or Chromium to draw with ({type(e).__name__}). "
+                          f"Fix: install Chromium (Debian: apt-get install chromium) or run plotly_get_chrome; "
+                          f"the CSVs are in {folder}") from None
+    return written + paths
+
+# %% ../../nbs/measure/03_reports.ipynb #1462b5f8
+STYLE = ("<style>body{font-family:system-ui,sans-serif;max-width:1200px;margin:1em auto;padding:0 1em;"
+         "line-height:1.4}table{border-collapse:collapse;font-size:0.9em;margin:0.5em 0;display:block;"
+         "max-width:100%;overflow-x:auto}"
+         "th,td{border:1px solid #ccc;padding:2px 6px;text-align:left}dt{font-weight:bold}"
+         "dd{margin:0 0 0.4em 1.5em}p.how{color:#333;font-size:0.92em;margin-top:0}"
+         ".verdict li{margin:0.2em 0}.figure{margin:1.5em 0}</style>")
+
+def _verdict_html(table:pd.DataFrame) -> list[str]:
+    "The verdict section."
+    found = verdicts(table)
+    if found.empty: return []
+    return ["<h2>Verdict</h2>", f"<p>{html.escape(verdict_summary(found))}</p><ul class='verdict'>",
+            *(f"<li>{html.escape(verdict_line(row))}</li>" for _, row in found.iterrows()), "</ul>"]
+
+def _known_html(answers:dict, rows:pd.DataFrame) -> list[str]:
+    "The known-answer section."
+    if rows is None or rows.empty: return []
+    notes = ''.join(f"<p>{html.escape(f'{name}: ' if len(answers) > 1 else '')}{html.escape(known_note(answer))}</p>"
+                    for name, answer in answers.items())
+    return ["<h2>Known answer</h2>", notes, rows.reset_index().to_html(index=False)]
+
+def _phase0_figure(table:pd.DataFrame, answers:dict, first:bool, plotly:str):
+    "The Phase 0 figure, with the known answers drawn, its block and how it reads."
+    known = {(name if 'store' in table else '', 'dx'): answer['ratio'] for name, answer in answers.items()}
+    fig = plot_variance_ratio(table, known=known)
+    how = HOW_TO_READ['phase0 against K' if fig.layout.xaxis.type == 'log' else 'phase0']
+    return fig, figure_block(fig, 'phase0', how, first, plotly)
+
+def phase0_report(table:pd.DataFrame, path, title:str='Phase 0 probe', conds=SEED, about:str='',
+                  store:Store|None=None, plotly:str='inline', figures=None) -> Path:
+    "Write what was measured on what, the verdicts, the seed table, the figure and every number to one HTML page."
+    name = str(table.store.iloc[0]) if 'store' in table and len(table) else (store.path.name if store else '')
+    answer = known_answer(store) if store is not None and 'dx' in set(table.target) else None   # it is of dx
+    answers = {name: answer} if answer else {}
+    if answer and not ((table.condition == answer['cond'].name) & (table.target == 'dx')).any():
+        extra = variance_ratio(store, [answer['cond']], refs=False, n_boot=200)
+        table = pd.concat([table, extra.assign(store=name) if 'store' in table else extra], ignore_index=True)
+    seeds = [c for c in conds if ((table.condition == c.name) & (table.target == c.target)).any()]
+    note = heldout_note(table)
+    body = [STYLE, "<p>Does a coarse view of the recent context predict the next step (dx) or frame (x) of a "
+            "latent trajectory? Each frame's L earlier frames are coarsened and sorted into K clusters fitted on "
+            "the training speakers, and the target is predicted by its cluster's mean.</p>",
+            f"<p>{html.escape(about)}</p>" if about else '']
+    if store is not None:
+        body += ["<h2>What was measured on what</h2>", store_table({name: store}).reset_index().to_html(index=False)]
+    body += [f"<p><b>{html.escape(note)}</b></p>" if note else '']
+    body += _verdict_html(table)
+    body += _known_html(answers, known_rows(name, store, answer, table) if answer else None)
+    if seeds:
+        body += ["<h2>The seed conditions</h2>", seed_table(table, seeds).to_html(),
+                 "<p>Each cell: variance ratio [95% interval]. The words:</p>", definitions(PROBE_TERMS)]
+    else: body += [definitions(PROBE_TERMS)]
+    fig, block = _phase0_figure(table, answers, True, plotly)
+    body += ["<h2>The figure</h2>", block, "<h2>Every number</h2>",
+             table.to_html(index=False, float_format=lambda v: f'{v:.4f}', na_rep=''),
+             "<h3>The columns</h3>", definitions(TABLE_COLUMNS, table.columns)]
+    path = write_html(path, title, body)
+    if figures is not None: export_figures({'phase0': fig}, figures)
+    return path
+
+# %% ../../nbs/measure/03_reports.ipynb #1b352c38
 def common_twonn_n(stores:dict) -> int:
     "The TwoNN sample every store can give: TwoNN grows with n, so stores are compared at equal n."
     return min(TWONN_N, *(len(context_frames(store.bounds, 2)) for store in stores.values()))
 
+def _file_name(name:str) -> str: return re.sub(r'[^A-Za-z0-9._-]+', '-', name).strip('-') or 'store'
+
 def geometry_report(stores:dict, path, title:str='latentlab report', n_boot:int=1000,
-                    progress:bool=False) -> Path:
+                    progress:bool=False, plotly:str='inline', figures=None) -> Path:
     "Write the Phase 0 seed table, the geometry numbers and every figure of the named `stores` to one page."
-    tables = {name: variance_ratio(store, SEED, n_boot=n_boot, progress=progress)
-              for name, store in stores.items()}
+    check_plotly(plotly)                                                        # refuse before the work
+    answers = {name: answer for name, store in stores.items() if (answer := known_answer(store))}
+    tables = {name: variance_ratio(store, list(SEED) + ([answers[name]['cond']] if name in answers else []),
+                                   n_boot=n_boot, progress=progress) for name, store in stores.items()}
     twonn_n = common_twonn_n(stores)
-    results = {name: geometry(store, twonn_n=twonn_n) for name, store in stores.items()}
-    seeds = pd.concat({name: seed_table(table) for name, table in tables.items()}, names=['store'])
-    named = [table.assign(condition=f'{name}: ' + table.condition) for name, table in tables.items()]
-    figs = [plot_variance_ratio(pd.concat(named, ignore_index=True))] + geometry_figures(results)
+    results = {name: geometry(store, twonn_n=twonn_n, progress=progress, desc=f'geometry of {name}')
+               for name, store in stores.items()}
+    table = pd.concat([table.assign(store=name) for name, table in tables.items()], ignore_index=True)
+    seeds = pd.concat({name: seed_table(of_store) for name, of_store in tables.items()}, names=['store'])
+    known = (pd.concat([known_rows(name, stores[name], answer, tables[name], modes=True)
+                        for name, answer in answers.items()]) if answers else None)
+    phase0_fig, phase0_block = _phase0_figure(table, answers, True, plotly)
+    figs, numbers = dict(zip(['spectra', 'smoothness', 'concentration', 'bic'], geometry_figures(results))), {}
     for name, store in stores.items():
         frames, labels = results[name]['clustered']
-        view = view_of(store, frames, labels, results[name]['cond'].L)
-        figs.append(plot_context_view(view, f'{name}: contexts by PCA'))
-    body = [f"<h3>{name}</h3><pre>{format_summary(store_summary(store))}</pre>"
-            for name, store in stores.items()]
+        view = view_of(store, frames, labels, results[name]['cond'].L, n=2000)
+        numbers[f'contexts-{_file_name(name)}'] = view.assign(store=name)       # each point once, not per panel
+        figs[f'contexts-{_file_name(name)}'] = plot_context_view(
+            view, f"{name}: contexts by PCA, coloured by their cluster of {results[name]['cond'].name}, "
+                  "phone and speaker")
+    conds = ', '.join(dict.fromkeys(result['cond'].name for result in results.values()))
+    body = [STYLE, "<p>How predictable are these latent spaces from a coarse context, and why? Phase 0 measures "
+            "the variance ratio of the next step and frame given clusters of the context; the geometry numbers "
+            "and figures say what shape of space gives that ratio.</p>",
+            "<h2>What was measured on what</h2>", store_table(stores).reset_index().to_html(index=False),
+            f"<p>Phase 0: the seed conditions, {n_boot} bootstrap resamples. Geometry: up to 50,000 sampled "
+            f"frames of each store, contexts clustered by {conds}, TwoNN on {twonn_n:,} rows of each.</p>"]
+    body += _verdict_html(table)
+    body += _known_html(answers, known)
     body += ["<h2>Phase 0: the seed conditions</h2>", seeds.to_html(),
-             "<h2>Geometry</h2>", geometry_table(results).to_html(float_format=lambda v: f'{v:.4g}',
-                                                                  na_rep='')]
-    body += [figure_html(fig, i == 0) for i, fig in enumerate(figs)]
-    return write_html(path, title, body)
+             "<p>Each cell: variance ratio [95% interval]. The words:</p>", definitions(PROBE_TERMS), phase0_block,
+             "<h2>Geometry</h2>", geometry_table(results).to_html(float_format=lambda v: f'{v:.4g}', na_rep=''),
+             "<p>How each number is computed: the geometry notebook, "
+             "<a href='https://latentlab.github.io/latentlab/measure/geometry.html'>measure/geometry</a>.</p>"]
+    body += [figure_block(fig, name, HOW_TO_READ[name.split('-')[0]], False, plotly, numbers.get(name))
+             for name, fig in figs.items()]
+    path = write_html(path, title, body)
+    if figures is not None: export_figures({'phase0': phase0_fig} | figs, figures, numbers=numbers)
+    return path
