@@ -162,7 +162,7 @@ def knn_predict(F_fit:np.ndarray, Y_fit:np.ndarray, F:np.ndarray, k:int=16,
         neighbours = neighbours[keep].reshape(len(F), k)
     return sum(Y_fit[neighbours[:, j]] for j in range(k)) / np.float32(k)
 
-def fit_ridge(F:np.ndarray, Y:np.ndarray, alphas=np.logspace(-4, 2, 13)):
+def fit_ridge(F:np.ndarray, Y:np.ndarray, alphas:tuple=tuple(np.logspace(-4, 2, 13))):
     "Ridge regression of `Y` on standardised `F`, penalty (× the mean eigenvalue) chosen by GCV; a predictor."
     f_mean, f_std, y_mean = F.mean(0), F.std(0) + 1e-12, Y.mean(0)
     Fs = (F - f_mean) / f_std
