@@ -356,6 +356,7 @@ class CoarsenessExplorer:
         self._drawn = None                  # (cond, method, store, compare) of the figure
         self._listing = False               # the cluster's members are being listed, not picked
         self._scatter = None                # (store, view, K, coloured) the contexts panel shows
+        self._live = False                  # is the figure a FigureWidget yet?
         for control in [*self.controls.values(), self.view, self.store, self.compare]:
             control.observe(lambda change: self.update(), names='value')
         self.members.observe(self._member_picked, names='value')
@@ -393,7 +394,7 @@ class CoarsenessExplorer:
                       annotation_position='top left', annotation_font=dict(color='crimson', size=11))
         fig.update_xaxes(type='log', title='K (clusters)', tickvals=list(self.Ks), row=1, col=1)
         fig.update_yaxes(title='variance ratio', row=1, col=1)
-        fig.update_layout(height=460, margin=dict(t=90, r=20, l=60), legend=dict(orientation='h', y=-0.2))
+        fig.update_layout(height=460, margin=dict(t=90, r=70, l=60), legend=dict(orientation='h', y=-0.2))
         return fig
 
     def update(self):
@@ -544,7 +545,7 @@ class CoarsenessExplorer:
                 fig.layout.annotations[1].text = f"contexts ({axis}), coloured by cluster"
             fig.layout.title = (f"{cond.name} [{cond.target}] on {name}" + (f", beside {other} (dashed)" if other else ''))
         self._drawn = (cond, method, name, other)
-        if isinstance(fig, go.FigureWidget): keep_state(fig)
+        if self._live: keep_state(fig)
 
     def wait(self, timeout:float=300):
         "Wait until the work of every move so far is done (or dropped)."
@@ -558,8 +559,8 @@ class CoarsenessExplorer:
     def widget(self) -> go.FigureWidget:
         "The figure as a live widget, made on first use; clicking a context plays it."
         with self._showing:
-            if not isinstance(self.fig, go.FigureWidget):
-                self.fig = keep_state(go.FigureWidget(self.fig))
+            if not self._live:                          # (plotly imports FigureWidget only here: 2 s)
+                self.fig, self._live = keep_state(go.FigureWidget(self.fig)), True
                 self.fig.data[4].on_click(lambda trace, points, state: points.point_inds
                                           and self.listen(points.point_inds[0]))
             return self.fig

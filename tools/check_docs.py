@@ -199,7 +199,8 @@ def check(path: Path, browser: str | None, shot) -> tuple[list[str], list[str], 
     except Exception as error:                  # nbdev-docs would stop here too, and publish nothing
         lines = str(error).strip().splitlines() or [repr(error)]
         cell = f" (the cell begins `{lines[1].strip()[:80]}`; nbdev runs cells that import, and they fail alone)" if len(lines) > 2 else ''
-        return errs + [f"nbdev's processing (the step nbdev-docs runs) failed: {lines[0].rstrip(' :')}: {lines[-1]}{cell}"], notes, 'not built'
+        errs += [f"nbdev's processing (the step nbdev-docs runs) failed: {lines[0].rstrip(' :')}: {lines[-1]}{cell}"]
+        return errs + problems(nb), notes, 'not built'              # what the executed cells printed, still
     shown = as_quarto_shows(nbformat.read(processed, as_version=4))
     errs += problems(shown)
     published = page_html(shown, offline=False)
