@@ -84,7 +84,7 @@ def real_speech_store(subset:str='', # `test-other` or `train-clean-100`; both w
         raise StoreError(f"real: no subset {subset!r} in {root}; it has {have}")
     name, _, options = str(encoder).partition('/')
     settings = dict(root=str(root), subset=subset) | (dict(encoder=encoder) if encoder != 'logmel' else {})
-    out = cached_store_dir('real-' + name if name != 'logmel' else 'real-logmel', settings)
+    out = cached_store_dir(f'real-{name}', settings)
     if not (out/'meta.json').exists():
         enc = load_encoder(name, **parse_spec(f"{name}:{options.replace('/', ',')}")[1])
         extract(librispeech_corpus(root/subset), enc, out, corpus=str(root/subset), progress=progress)

@@ -7,19 +7,21 @@ Docs: https://latentlab.github.io/latentlab/pretrained.html.md"""
 
 # %% ../nbs/11_pretrained.ipynb #1a2a0add
 from __future__ import annotations
-import importlib.util, math, re
+import configparser, importlib.util, math, os, re, shutil, struct, tarfile, tempfile
+from functools import lru_cache
 from pathlib import Path
-import numpy as np, torch
+import numpy as np, soxr, torch
+from scipy.signal import lfilter
 from torch import nn
-from .core import LatentlabError
+from .core import LatentlabError, cache_dir, sha256
 from .data.corpora import espeak_synth
 from .encoders import EncoderError, WeightsError, default_device, n_frames, register_encoder
 
 # %% auto #0
-__all__ = ['PACKAGES', 'ExtraError', 'package_dir', 'weights_file', 'onnx_session', 'SpeechEmbedding', 'wake_word_score',
-           'espeak_16k', 'load_state_dict', 'GE2E', 'speaker_eer', 'erb_widths', 'vorbis_window', 'norm_alpha',
-           'running_mean', 'DeepFilter', 'si_sdr', 'read_ct2', 'ct2_whisper_state_dict', 'whisper_tiny_folder',
-           'WhisperEncoder', 'whisper_transcribe', 'word_error_rate']
+__all__ = ['PACKAGES', 'ExtraError', 'package_dir', 'weights_file', 'wake_word_models', 'onnx_session', 'SpeechEmbedding',
+           'wake_word_score', 'espeak_16k', 'load_state_dict', 'GE2E', 'speaker_eer', 'erb_widths', 'vorbis_window',
+           'norm_alpha', 'running_mean', 'DeepFilter', 'si_sdr', 'read_ct2', 'ct2_whisper_state_dict',
+           'whisper_tiny_folder', 'WhisperEncoder', 'whisper_transcribe', 'word_error_rate']
 
 # %% ../nbs/11_pretrained.ipynb #a4ab83d0
 class ExtraError(LatentlabError, ImportError):
@@ -52,6 +54,11 @@ def weights_file(encoder:str, weights:str|None, default:str) -> Path:
                            f"or give --weights as {Path(default).name} or the folder that holds it")
     return path
 
+# %% ../nbs/11_pretrained.ipynb #e4af2bdc
+def wake_word_models(weights:str|None=None) -> Path:
+    "The folder of openWakeWord's ONNX models: `weights`, else the one inside the package."
+    return Path(weights).expanduser() if weights else package_dir('speech-embedding')/'resources'/'models'
+
 # %% ../nbs/11_pretrained.ipynb #ff05aa5e
 def onnx_session(path:Path, device:str|None=None):
     "An onnxruntime session of the model at `path`, with a clear error if onnxruntime or the file is wrong."
@@ -72,7 +79,7 @@ class SpeechEmbedding:
     "Google's speech_embedding: 96-d vectors at 12.5 Hz, each from the 0.78 s of audio up to its frame's end."
     hop, window, mel_hop, mel_window = 1280, 76, 160, 512
     def __init__(self, weights:str|None=None, device:str|None=None, batch_size:int=512):
-        folder = Path(weights).expanduser() if weights else package_dir('speech-embedding')/'resources'/'models'
+        folder = wake_word_models(weights)
         self.melspec = onnx_session(weights_file('speech-embedding', str(folder), 'melspectrogram.onnx'), device)
         self.embedder = onnx_session(weights_file('speech-embedding', str(folder), 'embedding_model.onnx'), device)
         self.name, self.sample_rate, self.frame_rate, self.dim = 'speech-embedding', 16000, 12.5, 96
@@ -105,16 +112,17 @@ def _speech_embedding(weights=None, device=None, batch_size:int=512):
 # %% ../nbs/11_pretrained.ipynb #4a48282e
 def wake_word_score(enc:SpeechEmbedding, audio:np.ndarray, head:str='hey_jarvis', weights:str|None=None) -> float:
     "The highest score openWakeWord's bundled `head` (e.g. `hey_jarvis`, `alexa`) gives any stretch of `audio`."
-    folder = Path(weights).expanduser() if weights else package_dir('speech-embedding')/'resources'/'models'
-    session = onnx_session(folder/f'{head}_v0.1.onnx')
+    session = _wake_word_head(wake_word_models(weights)/f'{head}_v0.1.onnx')
     n = session.get_inputs()[0].shape[1]                                             # frames the head reads
     z = enc.encode([audio])[0]
     return max(session.run(None, {session.get_inputs()[0].name: z[i:i + n][None]})[0].max().item()
                for i in range(len(z) - n + 1))
 
+@lru_cache(maxsize=8)
+def _wake_word_head(path:Path): return onnx_session(path)     # loaded once per head, not per call
+
 def espeak_16k(text:str, voice:str='en-us', pad_s:float=2.) -> np.ndarray:
     "eSpeak saying `text` at 16 kHz, with `pad_s` of silence before and half a second after."
-    import soxr
     audio, sr, _ = espeak_synth(text, voice, 150)
     audio = soxr.resample(audio, sr, 16000).astype(np.float32)
     return np.concatenate([np.zeros(int(pad_s * 16000), np.float32), audio, np.zeros(8000, np.float32)])
@@ -220,7 +228,6 @@ def norm_alpha(sr:int, hop:int, tau:float) -> float:
 
 def running_mean(x:np.ndarray, alpha:float, init:np.ndarray) -> np.ndarray:
     "s[t] = α s[t−1] + (1 − α) x[t] along axis 0, from s[−1] = `init`."
-    from scipy.signal import lfilter
     return lfilter([1 - alpha], [1, -alpha], x, axis=0, zi=(alpha * init)[None])[0]
 
 # %% ../nbs/11_pretrained.ipynb #e0c7f8db
@@ -229,7 +236,6 @@ class DeepFilter:
     sample_rate, frame_rate, dim = 48000, 100., 512
     mean_init, unit_init = (-60., -90.), (0.001, 0.0001)     # libDF's MEAN_NORM_INIT and UNIT_NORM_INIT
     def __init__(self, weights:str|None=None, device:str|None=None):
-        import configparser
         folder = self.unpack(weights_file('deepfilter', weights, '_models/DeepFilterNet3_onnx.tar.gz'))
         config = configparser.ConfigParser(); config.read(folder/'config.ini')
         df, net = config['df'], config['deepfilternet']
@@ -247,8 +253,6 @@ class DeepFilter:
     @staticmethod
     def unpack(tarball:Path) -> Path:
         "The folder the model's tarball unpacks to, in latentlab's cache (once; each file renamed into place)."
-        import tarfile
-        from latentlab.core import cache_dir, sha256
         wanted = ('enc.onnx', 'erb_dec.onnx', 'df_dec.onnx', 'config.ini')
         out = cache_dir()/'weights'/f'deepfilternet3-{sha256(tarball)[:10]}'
         if all((out/name).exists() for name in wanted): return out
@@ -329,7 +333,6 @@ def si_sdr(reference:np.ndarray, estimate:np.ndarray) -> float:
 # %% ../nbs/11_pretrained.ipynb #46032b90
 def read_ct2(path:Path) -> dict[str, np.ndarray]:
     "The named arrays (and aliases) of a CTranslate2 `model.bin`, versions 4 to 6."
-    import struct
     data, at = memoryview(Path(path).read_bytes()), 0
     def take(n):
         nonlocal at
@@ -399,10 +402,8 @@ def ct2_whisper_state_dict(ct2:dict) -> tuple[dict, dict]:
 
 def whisper_tiny_folder() -> Path:
     "The transformers folder of the packaged Whisper tiny.en, converted from CTranslate2 once into the cache."
-    import os, shutil, tempfile
     from safetensors.numpy import save_file
     from transformers import WhisperConfig
-    from latentlab.core import cache_dir, sha256
     ct2_dir = package_dir('whisper-tiny')/'model'
     out = cache_dir()/'weights'/f"whisper-tiny.en-{sha256(ct2_dir/'model.bin')[:10]}"
     if (out/'model.safetensors').exists(): return out
@@ -460,14 +461,20 @@ def _whisper_tiny(weights=None, device=None, layer:int|None=None, batch_size:int
     return WhisperEncoder(weights, device, layer, batch_size)
 
 # %% ../nbs/11_pretrained.ipynb #b1dad368
+@lru_cache(maxsize=1)
+def _ct2_whisper():
+    "The packaged tiny.en in CTranslate2 and its tokenizer, loaded once."
+    import ctranslate2
+    from tokenizers import Tokenizer
+    folder = package_dir('whisper-tiny')/'model'
+    return (ctranslate2.models.Whisper(str(folder), device='cpu', compute_type='float32'),
+            Tokenizer.from_file(str(folder/'tokenizer.json')))
+
 def whisper_transcribe(audio:np.ndarray) -> str:
     "The packaged tiny.en's transcript of `audio` (16 kHz, ≤ 30 s), greedy, through CTranslate2's decoder."
     import ctranslate2
-    from tokenizers import Tokenizer
     from transformers import WhisperFeatureExtractor
-    folder = package_dir('whisper-tiny')/'model'
-    model = ctranslate2.models.Whisper(str(folder), device='cpu', compute_type='float32')
-    tokenizer = Tokenizer.from_file(str(folder/'tokenizer.json'))
+    model, tokenizer = _ct2_whisper()
     mel = WhisperFeatureExtractor()(audio, sampling_rate=16000, return_tensors='np').input_features
     prompt = [tokenizer.token_to_id('<|startoftranscript|>'), tokenizer.token_to_id('<|notimestamps|>')]
     ids = model.generate(ctranslate2.StorageView.from_array(mel.astype(np.float32)), [prompt])[0].sequences_ids[0]
