@@ -2,6 +2,7 @@
 
 Modules:
 
+- `latentlab.autoencoders`: The encoders latentlab trains itself: a mel autoencoder and a SEANet waveform codec, five bottlenecks, and a saved run that loads as an encoder like any other.
 - `latentlab.pretrained`: Real, trained speech encoders whose weights ship inside registry packages: Whisper tiny.en, Google's speech_embedding, DeepFilterNet3 and the GE2E speaker encoder, each proven by a known answer."""
 
 __version__ = "0.2.0"

@@ -1,4 +1,4 @@
-"""`latentlab extract`, `info`, `phase0`, `report` and `compare`: a thin layer over the library, for sweeps and scripts.
+"""`latentlab extract`, `info`, `phase0`, `report`, `compare`, `train-encoder` and `sweep-encoders`: a thin layer over the library, for sweeps and scripts.
 
 Docs: https://latentlab.github.io/latentlab/cli.html.md"""
 
@@ -14,8 +14,8 @@ from .core import LatentlabError, atomic_write, parse_spec
 
 # %% auto #0
 __all__ = ['STORE_HELP', 'PRESET_NAMES', 'DOCS', 'COLUMNS_DOC', 'PLOTLY_HELP', 'FIGURES_HELP', 'PHASE0_OUTPUT', 'REPORT_OUTPUT',
-           'parse_shard', 'cmd_extract', 'cmd_info', 'preset', 'format_table', 'cmd_phase0', 'cmd_report',
-           'make_parser', 'main']
+           'parse_shard', 'cmd_extract', 'cmd_info', 'preset', 'format_table', 'cmd_phase0', 'parse_settings',
+           'configs', 'cmd_train_encoder', 'cmd_sweep_encoders', 'cmd_report', 'make_parser', 'main']
 
 # %% ../nbs/91_cli.ipynb #2477de03
 def parse_shard(text:str) -> tuple[int, int]:
@@ -100,6 +100,51 @@ def cmd_phase0(args) -> int:
     return 0
 
 # %% ../nbs/91_cli.ipynb #bc06c49a
+def parse_settings(pairs:list[str]|None, what:str) -> dict:
+    "`['dim=16', 'causal=False']` as a dict of values (numbers and booleans parsed)."
+    from latentlab.core import SpecError, parse_value
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition('=')
+        if not sep: raise SpecError(f"{what} setting {pair!r}: write key=value (e.g. dim=16)")
+        out[key] = {'true': True, 'false': False}.get(value.lower(), parse_value(value))
+    return out
+
+def configs(args):
+    "The model and training configs a train-encoder or sweep-encoders command asks for."
+    from latentlab.autoencoders import AEConfig
+    from latentlab.train.runs import TrainConfig
+    model = parse_settings(args.model, 'model')
+    if getattr(args, 'bottleneck', None): model['bottleneck'] = args.bottleneck
+    train = parse_settings(args.train, 'training')
+    for key in ('steps', 'batch_size', 'lr', 'seed', 'precision'):
+        if getattr(args, key, None) is not None: train[key] = getattr(args, key)
+    return AEConfig.from_dict(model), TrainConfig.from_dict(train)
+
+def cmd_train_encoder(args) -> int:
+    "Train one encoder into a run folder, or resume it."
+    from latentlab.train.runs import train_encoder
+    from latentlab.train.sweep import parse_objective
+    model, train = configs(args)
+    objectives = parse_objective(args.objective, args.lam)
+    run = train_encoder(args.out, model, objectives, train, args.corpus, resume=args.resume, device=args.device,
+                        progress=not args.quiet)
+    held = json.loads((Path(run)/'eval.json').read_text())['heldout'] if (Path(run)/'eval.json').exists() else {}
+    print(f"{run}: {model.bottleneck} encoder, {model.dim}-d at {model.latent_rate:g} Hz, "
+          f"{args.objective} (λ = {args.lam:g}), {train.steps} steps"
+          + (f"; held-out mel distance {held['mel_distance_db']:.2f} dB" if held else ''))
+    return 0
+
+def cmd_sweep_encoders(args) -> int:
+    "Train, extract and measure a grid of encoders; write the table and the Pareto page."
+    from latentlab.train.sweep import sweep_encoders
+    model, train = configs(args)
+    table = sweep_encoders(args.grid, args.out, args.corpus, train, model, n_boot=args.boot, progress=not args.quiet)
+    print(table[['run', 'mel_distance_db', 'dx mean', 'x mean']].round(3).to_string(index=False))
+    print(f"{args.out}/sweep.parquet, {args.out}/sweep.html")
+    return 0
+
+# %% ../nbs/91_cli.ipynb #4a808864
 def cmd_report(args) -> int:
     "Write the report of one store, or the comparison of several, to one HTML page."
     from latentlab.catalogue import open_store
@@ -166,7 +211,8 @@ def make_parser() -> argparse.ArgumentParser:
     add('--corpus', default='espeak', help="'espeak[:speakers=N,utts=N,seed=N]' or a folder of audio")
     add('--speaker-regex', help="regex whose group 1, on a file's relative path, is its speaker")
     add('--encoder', default='logmel', help="logmel, mimi, encodec, dac, or a pretrained one that installs offline: whisper-tiny, "
-             "speech-embedding, deepfilter, ge2e; options as name:key=value,... (e.g. whisper-tiny:layer=2)")
+             "speech-embedding, deepfilter, ge2e; options as name:key=value,... (e.g. whisper-tiny:layer=2); "
+             "or a training run's folder (latentlab train-encoder --out RUN)")
     add('--weights', help="hub id or local folder of the encoder's weights, or 'random'")
     add('--out', required=True, help="store folder")
     add('--shard', type=parse_shard, default=(0, 1), help="i/n: do every n-th part, starting at i")
@@ -227,6 +273,39 @@ def make_parser() -> argparse.ArgumentParser:
         report.add_argument('--quiet', action='store_true',
                             help="no progress bars (Phase 0's passes and each store's geometry steps)")
         report.set_defaults(func=cmd_report)
+    train_ = sub.add_parser('train-encoder', help="train an encoder whose latents are easy to model (resumable)",
+                            epilog="what it writes: the run folder OUT (config.json, model.safetensors, checkpoints/, "
+                                   f"metrics.jsonl, curves.html, eval.json; described at {DOCS}/train/runs.html); "
+                                   "`latentlab extract --encoder OUT` then extracts its latents",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    sweep = sub.add_parser('sweep-encoders', help="train a grid of encoders, measure each, plot the trade-off",
+                           epilog="what it writes: DIR/runs/* (one run folder each), DIR/stores/* (their latents), "
+                                  f"DIR/sweep.parquet (a row per run) and DIR/sweep.html (the Pareto plot); {DOCS}/train/sweep.html",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    for p in (train_, sweep):
+        add = p.add_argument
+        add('--corpus', default='espeak', help="'espeak[:...]', 'tones[:...]' or a folder of audio; its held-out speakers are never trained on")
+        add('--out', required=True, help="run folder" if p is train_ else "sweep folder")
+        add('--model', nargs='+', metavar='KEY=VALUE', help="model settings (AEConfig), e.g. dim=16 latent_rate=25 causal=false")
+        add('--train', nargs='+', metavar='KEY=VALUE', help="training settings (TrainConfig), e.g. warmup=100 ckpt_every=200")
+        add('--steps', type=int, help="optimiser steps (default 1000)")
+        add('--batch-size', type=int, help="examples per step over all processes (default 16)")
+        add('--lr', type=float, help="peak learning rate (default 1e-3)")
+        add('--seed', type=int, help="seed of the initialisation, the batches and the speaker split (default 0)")
+        add('--precision', choices=['float32', 'bfloat16'], help="bfloat16: autocast (default float32)")
+        add('--quiet', action='store_true', help="no progress bar")
+    add = train_.add_argument
+    add('--bottleneck', choices=['ae', 'vae', 'vq', 'fsq', 'mode'], help="the latent's bottleneck (default ae)")
+    add('--objective', default='none', help="none, predictability, concentration, mode, cpc, prior or distill; "
+                                            "options after slashes: predictability/predictor=lookup/K=32")
+    add('--lam', type=float, default=1.0, help="the objective's weight λ, added to reconstruction (default 1)")
+    add('--resume', action='store_true', help="go on with the run in OUT from its last checkpoint (same settings)")
+    add('--device', help="cpu or cuda (default: cuda when present); under torchrun, each process its own")
+    train_.set_defaults(func=cmd_train_encoder)
+    sweep.add_argument('--grid', required=True,
+                       help="'bottleneck=ae,vae objective=none,predictability lam=0,0.1,1': settings apart by spaces, values by commas")
+    sweep.add_argument('--boot', type=int, default=200, help="bootstrap resamples for the Phase 0 intervals")
+    sweep.set_defaults(func=cmd_sweep_encoders)
     return parser
 
 def main(argv=None) -> int:

@@ -213,9 +213,19 @@ def encoder_options(name:str) -> list[str]:
 PRETRAINED = ('whisper-tiny', 'speech-embedding', 'deepfilter', 'ge2e')   # registered by `latentlab.pretrained`
 
 def load_encoder(name:str, weights:str|None=None, device:str|None=None, **options) -> Encoder:
-    "The encoder registered as `name`, built with `weights` and `options`."
+    "The encoder registered as `name`, built with `weights` and `options`; a training run's folder is one too."
+    run = Path(name).expanduser()
+    if name not in ENCODERS and name not in PRETRAINED and run.is_dir():
+        if not (run/'config.json').is_file():
+            raise EncoderError(f"{name} is a folder but holds no config.json, so it is not a training run. "
+                               "Fix: give the folder a training run wrote, or an encoder's name")
+        if weights: raise EncoderError(f"{name} is a training run's folder, and so are its weights: "
+                                       "give the run folder once (drop --weights)")
+        name, weights = 'trained', name
     if name in PRETRAINED and name not in ENCODERS:
         importlib.import_module('latentlab.pretrained')     # registers them; kept apart so this module stays light
+    if name == 'trained' and name not in ENCODERS:
+        importlib.import_module('latentlab.autoencoders')   # registers latentlab's own trained encoders
     if name not in ENCODERS:
         raise EncoderError(f"unknown encoder {name!r}; registered: {', '.join(sorted(ENCODERS))}")
     try: check_options(f"encoder {name}", options, encoder_options(name))

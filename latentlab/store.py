@@ -6,7 +6,7 @@ Docs: https://latentlab.github.io/latentlab/store.html.md"""
 
 # %% ../nbs/20_store.ipynb #83babd87
 from __future__ import annotations
-import json, os, shutil
+import json, math, os, shutil
 from collections import Counter
 from functools import cached_property
 from pathlib import Path
@@ -248,31 +248,36 @@ def format_summary(summary:dict) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/20_store.ipynb #82ca1675
-def pool_factor(frame_rate:float, rate:float) -> int:
-    "How many `frame_rate` frames make one `rate` frame; a `StoreError` unless that is a whole number."
+def pool_factor(frame_rate:float, rate:float) -> float:
+    "How many `frame_rate` frames make one `rate` frame (a whole number when it is one); a `StoreError` below 1."
     factor = frame_rate / rate if rate > 0 else 0
-    if factor < 1 or abs(factor - round(factor)) > 1e-6:
-        whole = [frame_rate / k for k in (1, 2, 4, 8) if frame_rate / k >= 1]
-        raise StoreError(f"cannot pool {frame_rate:g} Hz frames to {rate:g} Hz: the rate must be {frame_rate:g} Hz "
-                         f"divided by a whole number, e.g. {', '.join(f'{r:g}' for r in whole)}")
-    return round(factor)
+    if factor < 1 - 1e-9:
+        raise StoreError(f"cannot pool {frame_rate:g} Hz frames to {rate:g} Hz: pooling only lowers the rate; "
+                         f"give a rate of {frame_rate:g} Hz or less (e.g. 12.5)")
+    return round(factor) if abs(factor - round(factor)) < 1e-6 else factor
 
-def pool_frames(z:np.ndarray, factor:int) -> np.ndarray:
-    "Means of each run of `factor` rows of `z` (n, D); the last run may be shorter: (ceil(n/factor), D)."
-    n = len(z); groups = -(-n // factor)
-    sums = np.add.reduceat(np.asarray(z, np.float64), np.arange(0, n, factor), axis=0) if n else z[:0]
-    counts = np.minimum(factor, n - np.arange(groups) * factor)[:, None]
-    return (sums / counts).astype(np.float32)
+def pool_frames(z:np.ndarray, factor:float) -> np.ndarray:
+    "Time-weighted means of `z` (n, D) over windows of `factor` rows: (ceil(n/factor), D); the last may be shorter."
+    n = len(z)
+    if n == 0: return np.asarray(z, np.float32)[:0]
+    z = np.asarray(z, np.float64)
+    area = np.concatenate([np.zeros((1, z.shape[1])), np.cumsum(z, axis=0)])       # area[i]: the sum of rows < i
+    def integral(t):                                                                 # the integral of z up to time t (rows)
+        i = np.minimum(np.floor(t).astype(int), n - 1)
+        return area[i] + (t - i)[:, None] * z[i]
+    starts = np.arange(math.ceil(n / factor - 1e-9)) * factor
+    ends = np.minimum(starts + factor, n)
+    return ((integral(ends) - integral(starts)) / (ends - starts)[:, None]).astype(np.float32)
 
 def pool_store(store:Store, rate:float, out) -> Store:
     "A copy of `store` at `rate` Hz, each run of frames averaged into one, written to `out` (`store` if equal)."
     factor = pool_factor(store.frame_rate, rate)
     if factor == 1: return store
     index = store.index.drop(columns='offset')
-    index['n_frames'] = -(-index.n_frames // factor)
+    index['n_frames'] = [math.ceil(n / factor - 1e-9) for n in index.n_frames]
     blocks = (pool_frames(store.utt(k), factor).astype(store.meta['dtype']) for k in range(len(store)))
-    phones = np.concatenate([np.asarray(store.phones[a:b])[np.minimum(np.arange(0, b - a, factor) + factor // 2,
-                                                                        b - a - 1)]
+    phones = np.concatenate([np.asarray(store.phones[a:b])[np.minimum(((np.arange(math.ceil((b - a) / factor - 1e-9)) + .5)
+                                                                         * factor).astype(int), b - a - 1)]
                              for a, b in zip(store.bounds[:-1], store.bounds[1:])])
     meta = {k: v for k, v in store.meta.items() if k not in ('n_utts', 'n_frames', 'sha256', 'latentlab_version')}
     meta.update(frame_rate=rate, pooled_from=dict(path=str(store.path), frame_rate=store.frame_rate, factor=factor,

@@ -394,7 +394,8 @@ class CoarsenessExplorer:
                       annotation_position='top left', annotation_font=dict(color='crimson', size=11))
         fig.update_xaxes(type='log', title='K (clusters)', tickvals=list(self.Ks), row=1, col=1)
         fig.update_yaxes(title='variance ratio', row=1, col=1)
-        fig.update_layout(height=460, margin=dict(t=90, r=70, l=60), legend=dict(orientation='h', y=-0.2))
+        fig.update_layout(width=640, height=460, margin=dict(t=90, r=70, l=60),   # fits 668 px: 1100-px lab, files open
+                          legend=dict(orientation='h', y=-0.2))
         return fig
 
     def update(self):

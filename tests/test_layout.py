@@ -7,7 +7,7 @@ import pytest
 from conftest import ROOT
 
 LIB = ROOT/'latentlab'
-FLOORS = {'core': 0, 'data': 1, 'encoders': 2, 'pretrained': 2, 'store': 3, 'catalogue': 3, 'measure': 4, 'train': 5, 'models': 6,
+FLOORS = {'core': 0, 'data': 1, 'encoders': 2, 'pretrained': 2, 'autoencoders': 2, 'store': 3, 'catalogue': 3, 'measure': 4, 'train': 5, 'models': 6,
           'widgets': 7, 'cli': 7}
 
 def module_name(path: Path) -> str:

@@ -3,8 +3,8 @@ import base64, io, re, shutil, subprocess
 import numpy as np, pandas as pd, pytest
 from conftest import LATENTLAB
 from latentlab.catalogue import switching_walk_store
-from latentlab.measure.geometry import geometry
-from latentlab.measure.probe import CRITERION, TARGET_WORDS, grid, plot_variance_ratio, variance_ratio
+from latentlab.measure.geometry import autocorrelation, geometry, log_ticks, plot_smoothness, temporal_spectrum
+from latentlab.measure.probe import CRITERION, COLOURS, KNOWN_COLOUR, TARGET_WORDS, grid, plot_variance_ratio, variance_ratio
 from latentlab.measure.reports import figure_data, phase0_report
 
 @pytest.fixture(scope='module')
@@ -64,6 +64,25 @@ def test_two_K_values_are_not_drawn_as_a_curve(walks):
     held = table.query("method == 'lookup' and split == 'heldout'")
     drawn = numbers[numbers.trace.isin(['delta(2)→VQ(4) [dx]', 'delta(2)→VQ(16) [dx]']) & (numbers.split == 'heldout')]
     assert np.allclose(drawn[['x', 'x_lo', 'x_hi']].to_numpy(), held[['ratio', 'lo', 'hi']].to_numpy())
+
+def test_a_known_answer_is_drawn_in_no_condition_colour(sweep):
+    "The recovering condition sits on its known answer: the two must not share a colour."
+    fig = plot_variance_ratio(sweep, known={('modes', 'dx'): 0.48, ('random walk', 'dx'): 1.0})
+    known = [trace for trace in fig.data if trace.name.startswith('known answer')]
+    assert len(known) == 2 * 2 and {trace.line.color for trace in known} == {KNOWN_COLOUR}   # stores × splits
+    others = {trace.line.color for trace in fig.data if trace not in known} | {trace.marker.color for trace in fig.data}
+    assert KNOWN_COLOUR not in others | set(COLOURS)
+
+def test_log_axes_tick_at_round_values_not_plotly_minor_labels():
+    "A log power axis gets ticks at 1, 2, 5 × 10^k within its data, not plotly's '2 3 4 … 0.1 2 3'."
+    rng = np.random.default_rng(0)
+    segments = np.cumsum(rng.standard_normal((40, 16, 3)), axis=1)
+    spectrum = temporal_spectrum(segments, 12.5)
+    fig = plot_smoothness({'walk': spectrum}, {'walk': autocorrelation(segments, 5)})
+    ticks, power = list(fig.layout.yaxis.tickvals), spectrum.power[spectrum.power > 0]
+    assert fig.layout.yaxis.type == 'log' and len(ticks) >= 2 and ticks == log_ticks(power)
+    assert all(f'{t:e}'[0] in '125' and power.min() <= t <= power.max() for t in ticks)
+    assert list(fig.layout.yaxis.ticktext) == [f'{t:g}' for t in ticks]
 
 def expected_verdict(row) -> str:
     "The verdict, worked out here from the interval alone."
@@ -139,6 +158,7 @@ def test_compare_page_cdn_figures_and_progress(walks, tmp_path):
             assert (figures/f'{name}.png').read_bytes()[:4] == b'\x89PNG'
     for store in stores: assert f'known answer of {store} [dx]: ' in ' '.join(phase0.trace)   # drawn, and named
     assert 'pure random walk' in page and 'switching random walk' in page
+    assert page.count(f'Known answer: {stores[0]} is built with 4 modes in its steps') == 2   # beside the BIC of positions
 
 def test_export_without_a_browser_says_what_to_install_and_keeps_the_csv(walks, tmp_path):
     r = subprocess.run([LATENTLAB, 'phase0', str(walks['modes'].path), '--grid', 'L=2 coarsener=delta K=4', '--boot', '20',

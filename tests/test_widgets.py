@@ -171,3 +171,4 @@ def test_the_controls_keep_their_width(walk):
     assert ex.app.layout.flex_flow == 'row wrap'
     assert controls.layout.min_width == '320px' and controls.layout.flex.startswith('0 0')
     assert figure.children[0].children == (ex.fig,) and figure.layout.min_width == '480px'
+    assert ex.fig.layout.width <= 668      # the output of a 1100-px JupyterLab with the file browser open: no clipping

@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 from ..core import LatentlabError, cache_dir, parse_spec
 from .audio import AUDIO_EXTS, OTHER_AUDIO_EXTS, load_audio, prepare_audio
+from .synthetic import sticky_tones
 
 # %% auto #0
-__all__ = ['ESPEAK_ACCENTS', 'CorpusError', 'Utterance', 'frame_phones', 'audio_files', 'is_librispeech_name',
+__all__ = ['ESPEAK_ACCENTS', 'TONES_OPTIONS', 'CorpusError', 'Utterance', 'frame_phones', 'audio_files', 'is_librispeech_name',
            'librispeech_utterance', 'folder_utterance', 'librispeech_corpus', 'folder_corpus', 'make_sentence',
            'voice_variant', 'espeak_data_dir', 'clean_phone', 'espeak_synth', 'espeak_speakers', 'espeak_corpus',
-           'parse_espeak_spec', 'load_corpus', 'split_speakers']
+           'tones_corpus', 'parse_espeak_spec', 'parse_tones_spec', 'load_corpus', 'split_speakers']
 
 # %% ../../nbs/data/01_corpora.ipynb #ee992eee
 class CorpusError(LatentlabError, ValueError):
@@ -258,6 +259,20 @@ def espeak_corpus(n_speakers:int=8, n_utts:int=40, seed:int=0) -> list[Utterance
     return utts
 
 # %% ../../nbs/data/01_corpora.ipynb #d79a82a0
+def tones_corpus(n_speakers:int=8, n_utts:int=20, seconds:float=4., modes:int=3, stay:float=0.9, seed:int=0) -> list[Utterance]:
+    "Sticky-mode tones (`sticky_tones`) from `n_speakers` base pitches, the modes as frame labels."
+    utts, frame = [], 1 / 12.5
+    for k in range(n_speakers):
+        base = 90 * 2 ** (k / max(n_speakers, 1))               # base pitches an octave apart at most
+        for i in range(n_utts):
+            rng = np.random.default_rng([seed, k, i])
+            audio, m = sticky_tones(seconds, modes, stay, base_hz=base, rng=rng)
+            labels = [(t * frame, (t + 1) * frame, f'mode{j}') for t, j in enumerate(m)]
+            utts.append(Utterance(f'tones{k}-{i:04d}', f'tones{k}', audio=audio, sample_rate=16000,
+                                  phones=labels, reader='tones'))
+    return utts
+
+# %% ../../nbs/data/01_corpora.ipynb #1f7acd04
 def parse_espeak_spec(spec:str) -> dict:
     "Keyword arguments of `espeak_corpus` from `espeak[:speakers=N,utts=N,seed=N]`."
     names = dict(speakers='n_speakers', utts='n_utts', seed='seed')
@@ -266,11 +281,21 @@ def parse_espeak_spec(spec:str) -> dict:
     if unknown: raise CorpusError(f"unknown espeak option(s) {unknown}; use {sorted(names)}")
     return {names[k]: int(v) for k, v in opts.items()}
 
+TONES_OPTIONS = dict(speakers='n_speakers', utts='n_utts', seed='seed', seconds='seconds', modes='modes', stay='stay')
+
+def parse_tones_spec(spec:str) -> dict:
+    "Keyword arguments of `tones_corpus` from `tones[:speakers=N,utts=N,seed=N,seconds=S,modes=M,stay=P]`."
+    opts = parse_spec(spec)[1]
+    unknown = sorted(set(opts) - set(TONES_OPTIONS))
+    if unknown: raise CorpusError(f"unknown tones option(s) {unknown}; use {sorted(TONES_OPTIONS)}")
+    return {TONES_OPTIONS[k]: v for k, v in opts.items()}
+
 def load_corpus(spec:str, speaker_regex:str|None=None) -> list[Utterance]:
-    "The corpus named by `spec`: `espeak[:opts]`, or a folder, each file read by the reader that fits it."
+    "The corpus named by `spec`: `espeak[:opts]`, `tones[:opts]`, or a folder, each file read by the reader that fits it."
     if spec == 'espeak' or spec.startswith('espeak:'): return espeak_corpus(**parse_espeak_spec(spec))
+    if spec == 'tones' or spec.startswith('tones:'): return tones_corpus(**parse_tones_spec(spec))
     root = Path(spec)
-    if not root.is_dir(): raise CorpusError(f"{spec}: no such folder; give a folder of audio or 'espeak'")
+    if not root.is_dir(): raise CorpusError(f"{spec}: no such folder; give a folder of audio, 'espeak' or 'tones'")
     if speaker_regex is not None: return folder_corpus(root, speaker_regex)
     files = audio_files(root)
     if not files: raise _no_audio(root)

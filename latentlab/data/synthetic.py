@@ -10,7 +10,7 @@ import numpy as np
 from ..core import SpecError
 
 # %% auto #0
-__all__ = ['simplex_drifts', 'sticky_modes', 'switching_walk', 'switching_walk_ratio']
+__all__ = ['simplex_drifts', 'sticky_modes', 'switching_walk', 'switching_walk_ratio', 'sticky_tones']
 
 # %% ../../nbs/data/02_synthetic.ipynb #f5c4abb1
 def simplex_drifts(modes:int, dim:int, r:float, rng:np.random.Generator) -> np.ndarray:
@@ -42,3 +42,24 @@ def switching_walk_ratio(modes:int, stay:float, drift:float, noise:float, dim:in
     if modes == 1: return 1.
     lam = (modes * stay - 1) / (modes - 1)
     return 1 - lam**2 * drift**2 / (dim * noise**2 + drift**2)
+
+# %% ../../nbs/data/02_synthetic.ipynb #9f5e0a48
+def sticky_tones(seconds:float=4., modes:int=3, stay:float=0.9, glide:float=1.5, jitter:float=0.3,
+                 noise:float=0.3, base_hz:float=110., sr:int=16000, frame_rate:float=12.5,
+                 rng:np.random.Generator|None=None) -> tuple[np.ndarray, np.ndarray]:
+    "Audio (float32) of a tone whose pitch glide follows sticky `modes`, under noise of random level; the modes per frame."
+    rng = rng or np.random.default_rng()
+    hop = int(round(sr / frame_rate)); n = int(seconds * frame_rate)
+    m = sticky_modes(n, modes, stay, rng)
+    rates = np.linspace(glide, -glide, modes) if modes > 1 else np.zeros(1)   # semitones per frame: up ... down
+    semis = np.empty(n); s = rng.uniform(6, 18)
+    for t in range(n):                                         # a switching walk, reflected into two octaves
+        s += rates[m[t]] + jitter * rng.standard_normal()
+        s = abs(s) if s < 0 else 48 - s if s > 24 else s
+        semis[t] = s
+    f0 = base_hz * 2 ** (np.interp(np.arange(n * hop) / hop, np.arange(n) + .5, semis) / 12)
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    tone = sum(np.sin(h * phase) / h for h in range(1, 9)) * 0.1
+    level = np.repeat(rng.uniform(0, noise, n), hop)           # a new noise level every frame
+    audio = tone + level * rng.standard_normal(n * hop) * 0.3
+    return audio.astype(np.float32), m

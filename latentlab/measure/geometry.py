@@ -22,10 +22,10 @@ from ..store import Store
 # %% auto #0
 __all__ = ['TWONN_N', 'GEOMETRY_COND', 'MODE_KS', 'GEOMETRY_LABELS', 'VIEW_HOVER', 'sample_steps', 'effective_rank', 'spectrum',
            'plot_spectra', 'nearest_two', 'drop_duplicates', 'twonn', 'smoothness', 'utterance_segments',
-           'temporal_spectrum', 'high_frequency_share', 'autocorrelation', 'plot_smoothness', 'cluster_spreads',
-           'sample_clusters', 'steps_at', 'conditional_concentration', 'plot_concentration', 'mode_bic',
-           'context_means', 'purity', 'label_structure', 'speaker_share', 'speaker_structure', 'plot_bic', 'geometry',
-           'geometry_table', 'geometry_figures', 'embed_2d', 'view_of', 'context_view', 'plot_context_view']
+           'temporal_spectrum', 'high_frequency_share', 'autocorrelation', 'log_ticks', 'plot_smoothness',
+           'cluster_spreads', 'sample_clusters', 'steps_at', 'conditional_concentration', 'plot_concentration',
+           'mode_bic', 'context_means', 'purity', 'label_structure', 'speaker_share', 'speaker_structure', 'plot_bic',
+           'geometry', 'geometry_table', 'geometry_figures', 'embed_2d', 'view_of', 'context_view', 'plot_context_view']
 
 # %% ../../nbs/measure/02_geometry.ipynb #dca966ea
 def sample_steps(store:Store, n:int=50_000, seed:int=0) -> dict:
@@ -159,6 +159,18 @@ def autocorrelation(segments:np.ndarray, max_lag:int=20) -> pd.DataFrame:
                              r_variance_weighted=covariances.sum(1) / var.sum()))
 
 # %% ../../nbs/measure/02_geometry.ipynb #9a6bea37
+def log_ticks(values) -> list[float]:
+    "Ticks at 1, 2 and 5 × 10^k spanning the positive `values`, for a log axis."
+    values = np.asarray(values, float)
+    values = values[np.isfinite(values) & (values > 0)]
+    if not len(values): return []
+    lo, hi = values.min(), values.max()
+    first, last = int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi)))
+    ticks = [m * 10.0**k for k in range(first, last) for m in (1, 2, 5)] + [10.0**last]
+    inside = [t for t in ticks if lo <= t <= hi]
+    return [float(f'{t:.3g}') for t in (inside if len(inside) >= 2 else ticks)]
+
+# %% ../../nbs/measure/02_geometry.ipynb #7d6ddb09
 def plot_smoothness(spectra:dict, autocorrs:dict, frame_rate:float|None=None) -> go.Figure:
     "Temporal power spectra and autocorrelations of the latents, one colour per named store."
     fig = make_subplots(1, 2, subplot_titles=('power over temporal frequency (mean over dims)',
@@ -171,7 +183,9 @@ def plot_smoothness(spectra:dict, autocorrs:dict, frame_rate:float|None=None) ->
         fig.add_trace(go.Scatter(x=autocorrs[name].lag, y=autocorrs[name].r, name=name, line=line,
                                  legendgroup=name, showlegend=False,
                                  hovertemplate=f'{name}: x<br>lag %{{x}}: r = %{{y:.3f}}<extra></extra>'), 1, 2)
-    fig.update_yaxes(type='log', title='share of power', row=1, col=1)
+    ticks = log_ticks(np.concatenate([np.asarray(spectrum.power) for spectrum in spectra.values()]))
+    fig.update_yaxes(type='log', title='share of power', tickvals=ticks, ticktext=[f'{t:g}' for t in ticks],
+                     row=1, col=1)
     fig.update_xaxes(title='frequency (Hz)', row=1, col=1)
     fig.update_yaxes(title='autocorrelation r', row=1, col=2)
     fig.update_xaxes(title='lag (frames)', row=1, col=2)

@@ -24,11 +24,11 @@ from ..store import Store
 
 # %% auto #0
 __all__ = ['SEED', 'SWEEP', 'PRESETS', 'GRID_GRAMMAR', 'TARGET_WORDS', 'CRITERION', 'TARGET_DASH', 'TARGET_MARKER', 'COLOURS',
-           'SPLIT_TITLES', 'HOVER', 'grid', 'unique', 'check_finite', 'gather_contexts', 'utterance_chunks',
-           'utterance_groups', 'ProbeData', 'assign_clusters', 'sum_targets', 'split_ratios', 'boot_weights',
-           'knn_predict', 'fit_ridge', 'fit_references', 'fit_quantizers', 'clusters', 'lookup_rows', 'reference_rows',
-           'default_groups', 'RowCache', 'batches', 'variance_ratio', 'parse_grid', 'seed_table', 'heldout_note',
-           'plot_variance_ratio']
+           'KNOWN_COLOUR', 'SPLIT_TITLES', 'HOVER', 'grid', 'unique', 'check_finite', 'gather_contexts',
+           'utterance_chunks', 'utterance_groups', 'ProbeData', 'assign_clusters', 'sum_targets', 'split_ratios',
+           'boot_weights', 'knn_predict', 'fit_ridge', 'fit_references', 'fit_quantizers', 'clusters', 'lookup_rows',
+           'reference_rows', 'default_groups', 'RowCache', 'batches', 'variance_ratio', 'parse_grid', 'seed_table',
+           'heldout_note', 'plot_variance_ratio']
 
 # %% ../../nbs/measure/01_probe.ipynb #5e6fc5e2
 SEED = tuple(Condition(L=4, coarsener=coarsener, d=d, K=K, target=target)
@@ -422,6 +422,7 @@ def heldout_note(table:pd.DataFrame) -> str:
 CRITERION = 0.6
 TARGET_DASH, TARGET_MARKER = dict(dx='solid', x='dash'), dict(dx='circle', x='diamond')   # one look per target
 COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf']
+KNOWN_COLOUR = 'black'                  # a known answer's line: no condition's colour, so never taken for one
 SPLIT_TITLES = dict(train='train: the speakers the clusters were fitted on (in-sample)',
                     heldout='heldout: speakers never seen in fitting')
 
@@ -502,7 +503,7 @@ def _against_K(fig:go.Figure, table:pd.DataFrame, splits:list, known:dict) -> go
                                 dash='dash' if ref.method == 'ridge' else 'dot'), 1, col)
         for (store, target), ratio in known.items():
             name = _known_name(store, target, ratio)
-            fig.add_trace(_line(span, [ratio] * 2, name, name, first, color='green', width=2, dash='longdash'), 1, col)
+            fig.add_trace(_line(span, [ratio] * 2, name, name, first, color=KNOWN_COLOUR, width=2, dash='longdash'), 1, col)
         fig.add_trace(_line(span, [CRITERION] * 2, f'criterion: lookup-friendly below {CRITERION}', 'criterion',
                             first, color='crimson', width=1), 1, col)
         fig.update_xaxes(type='log', title='K (clusters)', tickvals=ks, ticktext=[str(k) for k in ks],
@@ -547,7 +548,7 @@ def _per_condition(fig:go.Figure, table:pd.DataFrame, splits:list, known:dict) -
             name, covered = _known_name(store, target, ratio), rows_of(f'{store}: ' if store else '', target)
             if covered:
                 fig.add_trace(_line([ratio] * 2, [min(covered) - 0.4, max(covered) + 0.7], name, name, first,
-                                    color='green', width=2, dash='longdash'), 1, col)
+                                    color=KNOWN_COLOUR, width=2, dash='longdash'), 1, col)
         fig.add_trace(_line([CRITERION] * 2, [-0.5, len(order) - 0.2], f'criterion: lookup-friendly below {CRITERION}',
                             'criterion', first, color='crimson', width=1), 1, col)
     drawn = pd.concat([keys, table[table.method != 'lookup']])

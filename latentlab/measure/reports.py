@@ -18,10 +18,10 @@ from .probe import (CRITERION, SEED, TARGET_WORDS, heldout_note, plot_variance_r
 from ..store import Store
 
 # %% auto #0
-__all__ = ['PROBE_TERMS', 'TABLE_COLUMNS', 'HOW_TO_READ', 'STYLE', 'ReportError', 'store_table', 'verdicts', 'verdict_line',
-           'verdict_summary', 'definitions', 'known_answer', 'known_rows', 'known_note', 'figure_data', 'figure_csv',
-           'csv_link', 'check_plotly', 'figure_html', 'figure_block', 'export_figures', 'phase0_report',
-           'common_twonn_n', 'geometry_report']
+__all__ = ['PROBE_TERMS', 'TABLE_COLUMNS', 'HOW_TO_READ', 'STYLE', 'BLANK_CELL', 'ReportError', 'store_table', 'verdicts',
+           'verdict_line', 'verdict_summary', 'definitions', 'known_answer', 'known_rows', 'known_note', 'modes_note',
+           'figure_data', 'figure_csv', 'csv_link', 'check_plotly', 'figure_html', 'figure_block', 'export_figures',
+           'phase0_report', 'common_twonn_n', 'geometry_report']
 
 # %% ../../nbs/measure/03_reports.ipynb #d972ece4
 class ReportError(LatentlabError, ValueError):
@@ -158,6 +158,14 @@ def known_note(answer:dict) -> str:
             "score here, not a failure of the probe (for x they score low only because a walk's next frame lies "
             "close to its last).")
 
+def modes_note(known:pd.DataFrame|None) -> str:
+    "Beside the geometry's BIC of positions: where a store's known modes are, and the BIC that finds them."
+    if known is None: return ''
+    return ' '.join(f"Known answer: {name} is built with {row.known} modes in its steps (dx), not in its "
+                    f"positions, so this BIC of mean-pooled positions finds no small number of them; the BIC "
+                    f"of its steps finds {row.measured} (the known-answer table above)."
+                    for (name, quantity), row in known.iterrows() if quantity == 'modes')
+
 # %% ../../nbs/measure/03_reports.ipynb #adbe6f42
 HOW_TO_READ = {
     'phase0': "Each row is one condition and target: the filled marker is the ratio under its clusters "
@@ -165,13 +173,13 @@ HOW_TO_READ = {
               "Left: in-sample, on the training speakers; right: on held-out speakers. Further left means the "
               f"coarse context predicts more; left of the red line ({CRITERION}) counts as lookup-friendly. The "
               "grey lines are the ridge (dashed) and k-NN (dotted) references from the full context, each drawn "
-              "over the rows of its own store and target; a green line is a known answer.",
+              "over the rows of its own store and target; a black long-dashed line is a known answer.",
     'phase0 against K': "Each curve is one condition and target over K (its ticks are the K measured), bars its "
               "95% intervals; the shaded band of the same colour, and the dotted line in it, are random clusters "
               "of the same sizes for that condition alone. Left: in-sample; right: held out. Lower means the "
               f"coarse context predicts more; below the red line ({CRITERION}) counts as lookup-friendly. The grey "
-              "lines are the ridge (dashed) and k-NN (dotted) references from the full context; a green line is a "
-              "known answer.",
+              "lines are the ridge (dashed) and k-NN (dotted) references from the full context; a black long-dashed "
+              "line is a known answer.",
     'spectra': "Cumulative share of the variance against the number of principal components, for the latents (x) "
                "and their steps (dx) of each store. A curve that reaches 1 after few components means few "
                "directions carry the variance; the legend gives the participation ratio (PR, an effective number "
@@ -266,7 +274,7 @@ def export_figures(figs:dict, folder, formats=('svg', 'png'),
 # %% ../../nbs/measure/03_reports.ipynb #1462b5f8
 STYLE = ("<style>body{font-family:system-ui,sans-serif;max-width:1200px;margin:1em auto;padding:0 1em;"
          "line-height:1.4}table{border-collapse:collapse;font-size:0.9em;margin:0.5em 0;display:block;"
-         "max-width:100%;overflow-x:auto}"
+         "width:fit-content;max-width:100%;overflow-x:auto}"
          "th,td{border:1px solid #ccc;padding:2px 6px;text-align:left}dt{font-weight:bold}"
          "dd{margin:0 0 0.4em 1.5em}p.how{color:#333;font-size:0.92em;margin-top:0}"
          ".verdict li{margin:0.2em 0}.figure{margin:1.5em 0}</style>")
@@ -329,6 +337,9 @@ def common_twonn_n(stores:dict) -> int:
     "The TwoNN sample every store can give: TwoNN grows with n, so stores are compared at equal n."
     return min(TWONN_N, *(len(context_frames(store.bounds, 2)) for store in stores.values()))
 
+BLANK_CELL = ("A blank cell is a number the store cannot give: the clusters-vs-labels rows need phone labels "
+              "(a corpus with an aligned transcript), which that store does not record.")
+
 def _file_name(name:str) -> str: return re.sub(r'[^A-Za-z0-9._-]+', '-', name).strip('-') or 'store'
 
 def geometry_report(stores:dict, path, title:str='latentlab report', n_boot:int=1000,
@@ -355,6 +366,7 @@ def geometry_report(stores:dict, path, title:str='latentlab report', n_boot:int=
             view, f"{name}: contexts by PCA, coloured by their cluster of {results[name]['cond'].name}, "
                   "phone and speaker")
     conds = ', '.join(dict.fromkeys(result['cond'].name for result in results.values()))
+    numbers_table = geometry_table(results)
     body = [STYLE, "<p>How predictable are these latent spaces from a coarse context, and why? Phase 0 measures "
             "the variance ratio of the next step and frame given clusters of the context; the geometry numbers "
             "and figures say what shape of space gives that ratio.</p>",
@@ -365,11 +377,13 @@ def geometry_report(stores:dict, path, title:str='latentlab report', n_boot:int=
     body += _known_html(answers, known)
     body += ["<h2>Phase 0: the seed conditions</h2>", seeds.to_html(),
              "<p>Each cell: variance ratio [95% interval]. The words:</p>", definitions(PROBE_TERMS), phase0_block,
-             "<h2>Geometry</h2>", geometry_table(results).to_html(float_format=lambda v: f'{v:.4g}', na_rep=''),
-             "<p>How each number is computed: the geometry notebook, "
+             "<h2>Geometry</h2>", numbers_table.to_html(float_format=lambda v: f'{v:.4g}', na_rep=''),
+             "<p>" + (BLANK_CELL + ' ' if numbers_table.isna().any(axis=None) else '') +
+             (html.escape(modes_note(known)) + ' ' if modes_note(known) else '') +
+             "How each number is computed: the geometry notebook, "
              "<a href='https://latentlab.github.io/latentlab/measure/geometry.html'>measure/geometry</a>.</p>"]
-    body += [figure_block(fig, name, HOW_TO_READ[name.split('-')[0]], False, plotly, numbers.get(name))
-             for name, fig in figs.items()]
+    how = {name: HOW_TO_READ[name.split('-')[0]] for name in figs} | {'bic': f"{HOW_TO_READ['bic']} {modes_note(known)}"}
+    body += [figure_block(fig, name, how[name].strip(), False, plotly, numbers.get(name)) for name, fig in figs.items()]
     path = write_html(path, title, body)
     if figures is not None: export_figures({'phase0': phase0_fig} | figs, figures, numbers=numbers)
     return path

@@ -1,0 +1,121 @@
+"""Training encoders as a user does it, through the CLI: a run, its latents extracted through `--encoder RUN`, a run
+killed with SIGKILL and resumed to the same bits, two gloo processes under torchrun against one, and the refusals."""
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import numpy as np, pytest, torch
+from safetensors.torch import load_file
+from latentlab.store import Store
+
+BIN = Path(sys.executable).parent
+LATENTLAB, TORCHRUN = str(BIN/'latentlab'), str(BIN/'torchrun')
+CORPUS = 'tones:speakers=4,utts=4,seconds=4'
+BASE = ['--corpus', CORPUS, '--bottleneck', 'ae', '--batch-size', '8', '--quiet']
+
+def latentlab(*args, **kw):
+    return subprocess.run([LATENTLAB, *map(str, args)], capture_output=True, text=True, **kw)
+
+def weights(run) -> dict: return load_file(Path(run)/'model.safetensors')
+
+def test_train_then_extract_through_the_run(tmp_path):
+    r = latentlab('train-encoder', *BASE, '--objective', 'predictability', '--lam', '0.1', '--steps', 20,
+                  '--train', 'ckpt_every=10', 'log_every=5', '--out', tmp_path/'run')
+    assert r.returncode == 0, r.stderr
+    assert 'held-out mel distance' in r.stdout
+    run = tmp_path/'run'
+    for name in ('config.json', 'model.safetensors', 'metrics.jsonl', 'curves.html', 'eval.json'): assert (run/name).exists(), name
+    steps = [json.loads(l)['step'] for l in (run/'metrics.jsonl').read_text().splitlines()]
+    assert steps == [5, 10, 15, 20]
+    assert [p.name for p in (run/'checkpoints').iterdir()] == ['step-0000020']
+    r = latentlab('extract', '--corpus', CORPUS, '--encoder', run, '--out', tmp_path/'store', '--quiet')
+    assert r.returncode == 0, r.stderr
+    store = Store(tmp_path/'store')
+    assert (store.dim, store.frame_rate) == (32, 12.5) and store.meta['n_utts'] == 16
+
+def test_sigkill_then_resume_gives_the_same_bits(tmp_path):
+    args = ['train-encoder', *BASE, '--objective', 'predictability', '--lam', '0.1', '--steps', 40,
+            '--train', 'ckpt_every=5', 'log_every=5']
+    assert latentlab(*args, '--out', tmp_path/'whole').returncode == 0
+    p = subprocess.Popen([LATENTLAB, *map(str, args), '--out', str(tmp_path/'killed')])
+    ckpts = tmp_path/'killed'/'checkpoints'
+    deadline = time.time() + 300
+    while time.time() < deadline and p.poll() is None:
+        if ckpts.is_dir() and any(c.name >= 'step-0000010' for c in ckpts.glob('step-*')): break
+        time.sleep(0.05)
+    assert p.poll() is None, "the run finished before it could be killed"
+    p.send_signal(signal.SIGKILL); p.wait()
+    assert not (tmp_path/'killed'/'eval.json').exists()
+    r = latentlab(*args, '--out', tmp_path/'killed', '--resume')
+    assert r.returncode == 0, r.stderr
+    a, b = weights(tmp_path/'whole'), weights(tmp_path/'killed')
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    lines = lambda run: [json.loads(l) for l in (run/'metrics.jsonl').read_text().splitlines()]
+    assert [l['loss'] for l in lines(tmp_path/'whole')] == [l['loss'] for l in lines(tmp_path/'killed')]
+
+def test_refusals_name_the_problem(tmp_path):
+    args = ['train-encoder', *BASE, '--steps', 10, '--train', 'ckpt_every=5']
+    assert latentlab(*args, '--out', tmp_path/'run').returncode == 0
+    r = latentlab(*args, '--out', tmp_path/'run')
+    assert r.returncode == 2 and 'already holds a run' in r.stderr
+    r = latentlab(*args, '--lr', 0.01, '--model', 'dim=16', '--out', tmp_path/'run', '--resume')
+    assert r.returncode == 2 and 'model.dim, train.lr' in r.stderr, r.stderr
+    opt = next((tmp_path/'run'/'checkpoints').glob('step-*'))/'optimizer.pt'
+    opt.write_bytes(opt.read_bytes()[:500])
+    r = latentlab(*args, '--out', tmp_path/'run', '--resume')
+    assert r.returncode == 2 and 'optimizer.pt' in r.stderr and 'damaged' in r.stderr, r.stderr
+    r = latentlab('train-encoder', *BASE, '--model', 'dimm=3', '--out', tmp_path/'x')
+    assert r.returncode == 2 and 'dimm' in r.stderr, r.stderr
+
+def test_two_gloo_processes_match_one(tmp_path):
+    "DDP over two processes, each with half the global batch, ends with the weights of one process with all of it."
+    args = ['train-encoder', *BASE, '--steps', 6, '--train', 'ckpt_every=6', 'warmup=2']
+    env = {**os.environ, 'OMP_NUM_THREADS': '1'}
+    one = latentlab(*args, '--out', tmp_path/'one', env=env)
+    assert one.returncode == 0, one.stderr
+    two = subprocess.run([TORCHRUN, '--standalone', '--nproc-per-node', '2', LATENTLAB, *map(str, args), '--out', str(tmp_path/'two')],
+                         capture_output=True, text=True, env=env)
+    assert two.returncode == 0, two.stderr[-3000:]
+    a, b = weights(tmp_path/'one'), weights(tmp_path/'two')
+    assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-5
+    moved = json.loads((tmp_path/'two'/'metrics.jsonl').read_text().splitlines()[-1])['step']
+    assert moved == 6
+
+def test_sweep_cli(tmp_path):
+    r = latentlab('sweep-encoders', '--corpus', 'tones:speakers=4,utts=20,seconds=4', '--grid', 'objective=none,predictability lam=1',
+                  '--steps', 10, '--batch-size', 8, '--boot', 50, '--quiet', '--out', tmp_path/'sweep')
+    assert r.returncode == 0, r.stderr
+    import pandas as pd
+    t = pd.read_parquet(tmp_path/'sweep'/'sweep.parquet')
+    assert len(t) == 2 and {'mel_distance_db', 'dx mean', 'x mean', 'dx concat'} <= set(t.columns)
+    assert 'Pareto' in (tmp_path/'sweep'/'sweep.html').read_text()
+
+def test_whisper_teacher_distils_into_the_latent(tmp_path):
+    "Semantic distillation: Whisper tiny's features (50 Hz, pooled to 12.5 Hz) as the teacher of the distill objective."
+    r = latentlab('train-encoder', '--corpus', 'espeak:speakers=2,utts=4', '--batch-size', 8, '--quiet', '--steps', 12,
+                  '--objective', 'distill', '--lam', 1, '--train', 'teacher=whisper-tiny', 'log_every=4', 'ckpt_every=12',
+                  '--out', tmp_path/'run')
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(l) for l in (tmp_path/'run'/'metrics.jsonl').read_text().splitlines()]
+    assert lines[-1]['distill.cos'] > lines[0]['distill.cos']
+    assert json.loads((tmp_path/'run'/'config.json').read_text())['objectives'][0] == dict(name='distill', lam=1.0)
+
+@pytest.fixture(scope='module')
+def tones_feats():
+    from latentlab.autoencoders import AEConfig, build_model
+    from latentlab.data.corpora import load_corpus
+    from latentlab.train.runs import features, speaker_split
+    return features(build_model(AEConfig()), speaker_split(load_corpus(CORPUS))[0])
+
+@pytest.mark.parametrize('bottleneck,objective', [('ae', 'predictability/predictor=lookup'), ('vae', 'concentration'),
+                                                ('vq', 'cpc'), ('fsq', 'prior'), ('mode', 'mode'), ('ae', 'prior/kind=mixture')])
+def test_every_bottleneck_and_objective_train(tmp_path, tones_feats, bottleneck, objective):
+    "Three steps of each bottleneck and each objective: finite losses, the objective logged, the run encodes."
+    from latentlab.autoencoders import AEConfig, TrainedEncoder
+    from latentlab.train.runs import TrainConfig, read_metrics, train_encoder
+    from latentlab.train.sweep import parse_objective
+    objectives = parse_objective(objective, 0.5)
+    run = train_encoder(tmp_path/'run', AEConfig(bottleneck=bottleneck), objectives,
+                        TrainConfig(steps=3, batch_size=8, log_every=1, ckpt_every=3), CORPUS, progress=False, feats=tones_feats)
+    m, name = read_metrics(run), objectives[0]['name']
+    assert len(m) == 3 and m[['loss', 'rec', name]].notna().all().all() and (m.loss.abs() < 1e6).all(), m
+    z = TrainedEncoder(run).encode([np.zeros(16000, np.float32)])[0]
+    assert z.shape == (13, 32) and np.isfinite(z).all()
