@@ -6,7 +6,7 @@ Docs: https://latentlab.github.io/latentlab/data/corpora.html.md"""
 
 # %% ../../nbs/data/01_corpora.ipynb #23d566a9
 from __future__ import annotations
-import ctypes, hashlib, random, re, shutil, tempfile, threading
+import ctypes, fcntl, hashlib, random, re, shutil, tempfile, threading
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -158,17 +158,19 @@ def espeak_data_dir(wheel_data, cache=None) -> Path:
     key = hashlib.sha256(f'{wheel_data}|{__version__}|{len(ESPEAK_ACCENTS)}'.encode()).hexdigest()[:12]
     out = cache/f'espeak-ng-data-{key}'
     if (out/'phontab').exists(): return out     # links resolve: the install it points into is still there
-    if out.exists(): shutil.rmtree(out)         # built for an install that has since gone
     cache.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=cache))
-    for entry in wheel_data.iterdir():
-        if entry.name != 'voices': (tmp/entry.name).symlink_to(entry)
-    variants = tmp/'voices'/'!v'; variants.mkdir(parents=True)
-    for entry in (wheel_data/'voices').iterdir():
-        if entry.name != '!v': (tmp/'voices'/entry.name).symlink_to(entry)
-    for i in range(len(ESPEAK_ACCENTS)): (variants/f'll{i}').write_text(voice_variant(i))
-    try: tmp.rename(out)
-    except OSError: shutil.rmtree(tmp)   # another process built it first
+    with open(cache/f'.espeak-ng-data-{key}.lock', 'w') as lock:   # one process builds; the others wait, then use it
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (out/'phontab').exists(): return out
+        if out.exists(): shutil.rmtree(out)     # built for an install that has since gone
+        tmp = Path(tempfile.mkdtemp(dir=cache))
+        for entry in wheel_data.iterdir():
+            if entry.name != 'voices': (tmp/entry.name).symlink_to(entry)
+        variants = tmp/'voices'/'!v'; variants.mkdir(parents=True)
+        for entry in (wheel_data/'voices').iterdir():
+            if entry.name != '!v': (tmp/'voices'/entry.name).symlink_to(entry)
+        for i in range(len(ESPEAK_ACCENTS)): (variants/f'll{i}').write_text(voice_variant(i))
+        tmp.rename(out)
     return out
 
 # %% ../../nbs/data/01_corpora.ipynb #9140bc56
