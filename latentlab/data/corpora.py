@@ -186,7 +186,9 @@ _espeak_lock = threading.Lock()
 _espeak_state = {}
 
 def _espeak():
-    "The eSpeak NG library, initialised once for synchronous synthesis with phoneme events."
+    "The eSpeak NG library, initialised for synchronous synthesis with phoneme events; again if its data folder went."
+    if 'lib' in _espeak_state and not (_espeak_state['data']/'phontab').exists():
+        _espeak_state['lib'].espeak_Terminate(); _espeak_state.clear()   # its folder was in a cache since removed
     if 'lib' not in _espeak_state:
         import espeakng_loader
         lib = ctypes.CDLL(espeakng_loader.get_library_path())
@@ -209,7 +211,7 @@ def _espeak():
             return 0
         callback = _SynthCallback(on_synth)
         lib.espeak_SetSynthCallback(callback)
-        _espeak_state.update(lib=lib, sr=sr, chunks=chunks, events=events, callback=callback)
+        _espeak_state.update(lib=lib, sr=sr, chunks=chunks, events=events, callback=callback, data=data)
     return _espeak_state
 
 # %% ../../nbs/data/01_corpora.ipynb #8320baee
@@ -232,6 +234,8 @@ def espeak_synth(text:str, voice:str='en-us+ll0', rate:int=175) -> tuple[np.ndar
         lib.espeak_Synchronize()
         chunks = state['chunks']
         audio = np.concatenate(chunks).astype(np.float32) / 32768 if chunks else np.zeros(0, np.float32)
+        if text.strip() and not audio.any():
+            raise RuntimeError(f"eSpeak NG returned no audio for {text!r} from {state['data']}; reinstall espeakng-loader")
         events = list(state['events'])
     sr, end = state['sr'], len(audio) / state['sr']
     starts = [min(sample / sr, end) for sample, _ in events] + [end]
