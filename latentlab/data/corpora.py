@@ -227,6 +227,7 @@ def espeak_synth(text:str, voice:str='en-us+ll0', rate:int=175) -> tuple[np.ndar
         if lib.espeak_SetVoiceByName(voice.encode()) != 0:
             raise CorpusError(f"eSpeak NG has no voice {voice!r}")
         lib.espeak_SetParameter(1, rate, 0)   # espeakRATE
+        lib.espeak_SetSynthCallback(state['callback'])   # ours again: another copy of this code (a notebook's) may have set its own
         state['chunks'].clear(); state['events'].clear()
         data = text.encode()
         if lib.espeak_Synth(data, len(data)+1, 0, 1, 0, 0, None, None) != 0:
