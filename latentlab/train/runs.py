@@ -20,7 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 from ..core import LatentlabError, atomic_write, parse_spec, save_json, write_html
-from ..encoders import load_encoder
+from ..encoders import load_encoder, n_frames, pad_batch
 from ..store import pool_factor, pool_frames
 from ..data.corpora import Utterance, load_corpus, split_speakers
 from ..autoencoders import AEConfig, MelFrontEnd, build_model, codec_metrics, mel_distance_db, save_autoencoder
@@ -113,12 +113,11 @@ def features(model:nn.Module, utts:list[Utterance], batch_size:int=16, progress:
              teacher:str|None=None) -> Features:
     "Run `model.features` over `utts` (at the model's sample rate), one (T, C) tensor each; and `teacher`'s latents."
     sr, out, taught = model.cfg.sample_rate, [], []
+    hop = model.cfg.mel_hop if model.cfg.kind == 'mel' else 1                   # audio samples per input frame
     for b in tqdm(range(0, len(utts), batch_size), desc='features', disable=not progress):
         audios = [u.load(sr) for u in utts[b:b + batch_size]]
-        x = torch.zeros(len(audios), max(map(len, audios)))
-        for i, a in enumerate(audios): x[i, :len(a)] = torch.from_numpy(a)
-        f = model.features(x)                                                   # (B, T, C)
-        out += [f[i, :math.ceil(len(a) / sr * f.shape[1] / (x.shape[1] / sr))].clone() for i, a in enumerate(audios)]
+        f = model.features(pad_batch(audios))                                   # (B, T, C)
+        out += [f[i, :n_frames(len(a), hop)].clone() for i, a in enumerate(audios)]
         if teacher:
             taught += [teacher_latents(teacher, u.load, math.ceil(len(out[b + i]) / model.stride), model.cfg.latent_rate)
                        for i, u in enumerate(utts[b:b + batch_size])]
@@ -280,7 +279,7 @@ def train_encoder(out, model:AEConfig=AEConfig(), objectives:list[dict]=(), trai
     start = load_checkpoint(ckpt, obj, opt) if ckpt else 0
     if rank == 0: _keep_metrics(out, start)
     if start >= t.steps:
-        if rank == 0: finish_run(out, obj.model, feats, corpus, t, device)
+        if rank == 0: finish_run(out, obj.model, corpus, t, device)
         return out
     feats = feats or features(net, speaker_split(load_corpus(corpus), t.heldout, t.seed)[0], progress=progress, teacher=t.teacher)
     step_fn = nn.parallel.DistributedDataParallel(obj) if world > 1 else obj
@@ -318,7 +317,7 @@ def train_encoder(out, model:AEConfig=AEConfig(), objectives:list[dict]=(), trai
             if until is not None and done >= until: break
     if log: log.close()
     if until is not None and good < t.steps: return out
-    if rank == 0: finish_run(out, obj.model, None, corpus, t, device)
+    if rank == 0: finish_run(out, obj.model, corpus, t, device)
     return out
 
 # %% ../../nbs/train/01_runs.ipynb #f1eda0ae
@@ -351,7 +350,7 @@ def evaluate(model:nn.Module, feats:Features, batch:int=8, device:str='cpu', cod
         out['codec_utterances'] = len(scores)
     return out
 
-def finish_run(out:Path, model:nn.Module, feats:Features|None, corpus:str, t:TrainConfig, device:str):
+def finish_run(out:Path, model:nn.Module, corpus:str, t:TrainConfig, device:str):
     "Write `eval.json` (held-out reconstruction) and `curves.html` of a finished run."
     if not (out/'eval.json').exists():
         held = speaker_split(load_corpus(corpus), t.heldout, t.seed)[1]
