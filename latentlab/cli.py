@@ -1,4 +1,4 @@
-"""`latentlab extract`, `info`, `phase0`, `report`, `compare`, `train-encoder` and `sweep-encoders`: a thin layer over the library, for sweeps and scripts.
+"""`latentlab extract`, `info`, `phase0`, `report`, `compare`, `train-encoder`, `sweep-encoders`, `train-ar` and `ar`: a thin layer over the library, for sweeps and scripts.
 
 Docs: https://latentlab.github.io/latentlab/cli.html.md"""
 
@@ -15,7 +15,8 @@ from .core import LatentlabError, atomic_write, parse_spec
 # %% auto #0
 __all__ = ['STORE_HELP', 'PRESET_NAMES', 'DOCS', 'COLUMNS_DOC', 'PLOTLY_HELP', 'FIGURES_HELP', 'PHASE0_OUTPUT', 'REPORT_OUTPUT',
            'parse_shard', 'cmd_extract', 'cmd_info', 'preset', 'format_table', 'cmd_phase0', 'parse_settings',
-           'configs', 'cmd_train_encoder', 'cmd_sweep_encoders', 'cmd_report', 'make_parser', 'main']
+           'configs', 'cmd_train_encoder', 'cmd_sweep_encoders', 'switch_values', 'ar_configs', 'cmd_train_ar',
+           'cmd_ar', 'cmd_report', 'make_parser', 'main']
 
 # %% ../nbs/91_cli.ipynb #2477de03
 def parse_shard(text:str) -> tuple[int, int]:
@@ -145,6 +146,61 @@ def cmd_sweep_encoders(args) -> int:
     return 0
 
 # %% ../nbs/91_cli.ipynb #4a808864
+def switch_values(text:str, on, what:str) -> list:
+    "`'on,off'` (or numbers) as the values of a switch: `on` for on, 0 for off."
+    from latentlab.core import SpecError, parse_value
+    out = []
+    for word in text.split(','):
+        word = word.strip().lower()
+        if word in ('on', 'true'): out.append(on)
+        elif word in ('off', 'false'): out.append(type(on)(0))
+        else:
+            value = parse_value(word)
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise SpecError(f"{what} {word!r}: give on, off or a number, e.g. on,off")
+            out.append(type(on)(value))
+    return out
+
+def ar_configs(args) -> tuple[dict, object]:
+    "The model settings and training config a train-ar or ar command asks for."
+    from latentlab.models.runs import ARTrainConfig
+    model, train = parse_settings(args.model, 'model'), parse_settings(args.train, 'training')
+    for key in ('steps', 'batch_size', 'lr', 'seed', 'precision', 'flops'):
+        if getattr(args, key, None) is not None: train[key] = getattr(args, key)
+    return model, ARTrainConfig.from_dict(train)
+
+def cmd_train_ar(args) -> int:
+    "Train one AR model on a store into a run folder, or resume it."
+    from latentlab.catalogue import open_store
+    from latentlab.models.ar import ARConfig
+    from latentlab.models.runs import train_ar
+    model, train = ar_configs(args)
+    cfg = ARConfig.from_dict(dict(dim=open_store(args.store, progress=not args.quiet).dim) | model)
+    run = train_ar(args.out, args.store, cfg, train, resume=args.resume, device=args.device, progress=not args.quiet)
+    path = Path(run)/'eval.json'
+    if path.exists():
+        h = json.loads(path.read_text())['heldout']
+        nll = f"NLL {h['nll_dim']:.3f} nats/dim, " if 'nll_dim' in h else ''
+        print(f"{run}: {cfg.head} head, memory {'on' if cfg.memory else 'off'}; held-out {nll}"
+              f"Δx 1 − R² {h['dx_ratio']:.3f} [{h['dx_ratio_lo']:.3f}, {h['dx_ratio_hi']:.3f}], x {h['x_ratio']:.3f}")
+    return 0
+
+def cmd_ar(args) -> int:
+    "Train every combination on every store at one budget; write the table and the page."
+    from latentlab.models.runs import ar_settings, compare_ar
+    model, train = ar_configs(args)
+    settings = ar_settings(head=args.head.split(','), memory=switch_values(args.engram, True, '--engram'),
+                           noise=switch_values(args.noise, 0.5, '--noise'),
+                           short_context=switch_values(args.short_context, 8, '--short-context'))
+    table = compare_ar(args.stores, args.out, train.flops, settings, model, train, match_params=not args.no_match_params,
+                       progress=not args.quiet)
+    cols = [c for c in ('store', 'run', 'match', 'steps', 'phase0_dx', 'nll_dim', 'dx_ratio', 'x_ratio', 'drift_mean')
+            if c in table]
+    print(table[cols].round(3).to_string(index=False))
+    print(f"{args.out}/ar.parquet, {args.out}/ar.html")
+    return 0
+
+# %% ../nbs/91_cli.ipynb #677b161f
 def cmd_report(args) -> int:
     "Write the report of one store, or the comparison of several, to one HTML page."
     from latentlab.catalogue import open_store
@@ -306,6 +362,36 @@ def make_parser() -> argparse.ArgumentParser:
                        help="'bottleneck=ae,vae objective=none,predictability lam=0,0.1,1': settings apart by spaces, values by commas")
     sweep.add_argument('--boot', type=int, default=200, help="bootstrap resamples for the Phase 0 intervals")
     sweep.set_defaults(func=cmd_sweep_encoders)
+    train_ar_ = sub.add_parser('train-ar', help="train an autoregressive model over a store's latents (resumable)",
+                               epilog="what it writes: the run folder OUT (config.json, stats.safetensors, model.safetensors, "
+                                      "best.safetensors, checkpoints/, metrics.jsonl, curves.html, eval.json, rollouts.npz; "
+                                      f"described at {DOCS}/models/runs.html)")
+    ar = sub.add_parser('ar', help="AR models with and without the Engram memory and CALM's stabilisers, at matched compute",
+                        epilog="what it writes: OUT/STORE/SETTING (one run folder each), OUT/ar.parquet (a row per run) and "
+                               f"OUT/ar.html (the comparison); {DOCS}/models/runs.html")
+    train_ar_.add_argument('--store', default='default', help=STORE_HELP)
+    ar.add_argument('stores', nargs='+', metavar='STORE', help=STORE_HELP)
+    for p in (train_ar_, ar):
+        add = p.add_argument
+        add('--out', required=True, help="run folder" if p is train_ar_ else "comparison folder")
+        add('--model', nargs='+', metavar='KEY=VALUE', help="model settings (ARConfig), e.g. d_model=128 layers=4 predict=dx")
+        add('--train', nargs='+', metavar='KEY=VALUE', help="training settings (ARTrainConfig), e.g. warmup=50 eval_every=200")
+        add('--steps', type=int, help="optimiser steps (default 2000; ignored with --flops)")
+        add('--flops', type=float, help="a training budget in FLOPs: each model takes the steps it buys")
+        add('--batch-size', type=int, help="windows per step over all processes (default 32)")
+        add('--lr', type=float, help="peak learning rate (default 1e-3)")
+        add('--seed', type=int, help="seed of the initialisation, the batches and the validation speakers (default 0)")
+        add('--precision', choices=['float32', 'bfloat16'], help="bfloat16: autocast (default float32)")
+        add('--quiet', action='store_true', help="no progress bars")
+    train_ar_.add_argument('--resume', action='store_true', help="go on with the run in OUT from its last checkpoint (same settings)")
+    train_ar_.add_argument('--device', help="cpu or cuda (default: cuda when present); under torchrun, each process its own")
+    train_ar_.set_defaults(func=cmd_train_ar)
+    ar.add_argument('--head', default='gmm', help="heads to compare, by commas: gauss, gmm, flow (default gmm)")
+    ar.add_argument('--engram', default='on,off', help="the Engram memory: on, off or both (default on,off)")
+    ar.add_argument('--noise', default='off', help="noise injection on the history: on (k ~ U(0, 0.5)), off, a level, or several by commas")
+    ar.add_argument('--short-context', default='off', help="the short-context transformer: on (8 frames), off, a window, or several")
+    ar.add_argument('--no-match-params', action='store_true', help="skip the widened twins that match the memory's parameters")
+    ar.set_defaults(func=cmd_ar)
     return parser
 
 def main(argv=None) -> int:

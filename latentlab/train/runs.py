@@ -30,7 +30,7 @@ from .objectives import make_objective
 __all__ = ['TrainError', 'TrainConfig', 'run_config', 'config_diff', 'Features', 'speaker_split', 'teacher_encoder',
            'teacher_latents', 'features', 'draw_batch', 'Objective', 'latent_mask', 'with_teacher', 'save_checkpoint',
            'last_checkpoint', 'load_checkpoint', 'distributed', 'lr_at', 'make_optimizer', 'prepare_run',
-           'train_encoder', 'evaluate', 'finish_run', 'read_metrics', 'plot_curves', 'write_curves']
+           'keep_metrics', 'train_encoder', 'evaluate', 'finish_run', 'read_metrics', 'plot_curves', 'write_curves']
 
 # %% ../../nbs/train/01_runs.ipynb #59675a36
 class TrainError(LatentlabError, RuntimeError):
@@ -181,19 +181,19 @@ def with_teacher(objectives:list[dict], teacher:str|None) -> list[dict]:
     return out
 
 # %% ../../nbs/train/01_runs.ipynb #ef21e41e
-def save_checkpoint(run:Path, step:int, obj:Objective, opt:torch.optim.Optimizer, config:dict):
-    "Write checkpoint `step` of `obj` and `opt` into `run`, whole or not at all; keep only the newest."
+def save_checkpoint(run:Path, step:int, parts:dict[str, nn.Module], opt:torch.optim.Optimizer, after=None):
+    "Write checkpoint `step` of each named module in `parts` and of `opt` into `run`, whole or not at all; then `after()`; keep only the newest."
     final = run/'checkpoints'/f'step-{step:07d}'
     tmp = final.with_name(f'.{final.name}.tmp')
     shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-    save_file({k: v.contiguous() for k, v in obj.model.state_dict().items()}, tmp/'model.safetensors', metadata={'step': str(step)})
-    save_file({k: v.contiguous() for k, v in obj.terms.state_dict().items()} or {'_': torch.zeros(0)},
-              tmp/'heads.safetensors', metadata={'step': str(step)})
+    for name, part in parts.items():            # an empty module still gets its file, so each checkpoint has every part
+        weights = {k: v.contiguous() for k, v in part.state_dict().items()} or {'_': torch.zeros(0)}
+        save_file(weights, tmp/f'{name}.safetensors', metadata={'step': str(step)})
     torch.save({'step': step, 'optimizer': opt.state_dict()}, tmp/'optimizer.pt')
     for f in tmp.iterdir(): os.fsync(os.open(f, os.O_RDONLY))
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
-    save_autoencoder(obj.model, run, extra={k: v for k, v in config.items() if k != 'model'})
+    if after: after()
     for old in (run/'checkpoints').glob('step-*'):
         if old != final: shutil.rmtree(old, ignore_errors=True)
 
@@ -202,18 +202,18 @@ def last_checkpoint(run:Path) -> Path|None:
     done = sorted((run/'checkpoints').glob('step-*')) if (run/'checkpoints').is_dir() else []
     return done[-1] if done else None
 
-def load_checkpoint(ckpt:Path, obj:Objective, opt:torch.optim.Optimizer) -> int:
-    "Load checkpoint folder `ckpt` into `obj` and `opt`; the step it was taken at."
+def load_checkpoint(ckpt:Path, parts:dict[str, nn.Module], opt:torch.optim.Optimizer) -> int:
+    "Load checkpoint folder `ckpt` into the named modules `parts` and `opt`; the step it was taken at."
     def read(name, what):
         try: return what(ckpt/name)
         except (SafetensorError, RuntimeError, OSError, EOFError, KeyError, ValueError) as e:
             raise TrainError(f"{ckpt/name} cannot be read ({type(e).__name__}: {e}); it is damaged: delete "
                              f"{ckpt} to resume from an earlier start, or start the run afresh") from None
-    model = read('model.safetensors', load_file)
-    heads = {k: v for k, v in read('heads.safetensors', load_file).items() if k != '_'}
+    weights = {name: {k: v for k, v in read(f'{name}.safetensors', load_file).items() if k != '_'} for name in parts}
     state = read('optimizer.pt', lambda p: torch.load(p, weights_only=True))
     try:
-        obj.model.load_state_dict(model); obj.terms.load_state_dict(heads); opt.load_state_dict(state['optimizer'])
+        for name, part in parts.items(): part.load_state_dict(weights[name])
+        opt.load_state_dict(state['optimizer'])
     except (RuntimeError, ValueError, KeyError) as e:
         raise TrainError(f"{ckpt} does not fit this run's model ({str(e)[:300]}); was it written by another config?") from None
     return state['step']
@@ -253,7 +253,7 @@ def prepare_run(out:Path, config:dict, resume:bool) -> None:
         out.mkdir(parents=True, exist_ok=True)
         save_json(out/'config.json', config)
 
-def _keep_metrics(run:Path, upto:int):
+def keep_metrics(run:Path, upto:int):
     "Drop logged lines after step `upto` (they are logged again when the resumed run gets there)."
     path = run/'metrics.jsonl'
     if not path.exists(): return
@@ -275,9 +275,10 @@ def train_encoder(out, model:AEConfig=AEConfig(), objectives:list[dict]=(), trai
     net = build_model(model)
     obj = Objective(net, with_teacher(list(objectives), t.teacher)).to(device)
     opt = make_optimizer(obj, t)
+    parts = dict(model=obj.model, heads=obj.terms)
     ckpt = last_checkpoint(out) if resume else None
-    start = load_checkpoint(ckpt, obj, opt) if ckpt else 0
-    if rank == 0: _keep_metrics(out, start)
+    start = load_checkpoint(ckpt, parts, opt) if ckpt else 0
+    if rank == 0: keep_metrics(out, start)
     if start >= t.steps:
         if rank == 0: finish_run(out, obj.model, corpus, t, device)
         return out
@@ -311,7 +312,9 @@ def train_encoder(out, model:AEConfig=AEConfig(), objectives:list[dict]=(), trai
             log.write(json.dumps(line) + '\n'); log.flush()
             bar.set_postfix(loss=f'{loss.item():.3f}', rec=f"{metrics['rec']:.3f}")
         if done % t.ckpt_every == 0 or done == t.steps:
-            if rank == 0: save_checkpoint(out, done, obj, opt, config); write_curves(out)
+            if rank == 0:
+                save_checkpoint(out, done, parts, opt, after=lambda: save_autoencoder(obj.model, out, extra={k: v for k, v in config.items() if k != 'model'}))
+                write_curves(out)
             if world > 1: dist.barrier()
             good = done
             if until is not None and done >= until: break

@@ -1,0 +1,81 @@
+"""Training speed of latentlab's AR model on this machine, as model FLOP utilisation (MFU), in one run.
+
+Measures, in one run so the machine's load is shared by all figures:
+- the matmul peaks (fp32, bf16) from large square matmuls;
+- the default model (`ARConfig()`: 6 × 256, about 4.7 M backbone parameters, 64-frame windows at 12.5 Hz, gmm
+  head), batch 32: the FLOPs of one training step counted by `torch.utils.flop_counter` against the analytic
+  `flops_per_frame`, seconds per step in float32 and under bf16 autocast, frames/s, and MFU against the peaks;
+- the Engram memory's cost: the same step with the memory on (keys precomputed, as in training), as a ratio;
+- with `--real`, the seconds a default model takes to reach its best validation loss on the 65-minute sample.
+Targets on 2 CPU cores: >= 60% of the fp32 peak in fp32; bf16 >= 2x fp32's frames/s; the memory adds <= 10%;
+the real-speech model at its best in <= 2 min.
+
+    .venv/bin/python benchmarks/ar.py [--steps 10] [--real]
+"""
+import argparse, contextlib, json, sys, tempfile, time
+from pathlib import Path
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+sys.path.insert(0, str(Path(__file__).parent))
+from train_encoder import matmul_peak
+from latentlab.models.ar import ARConfig, LatentAR, flops_per_frame, n_params
+from latentlab.models.runs import ARTrainConfig, train_ar
+from latentlab.train.runs import make_optimizer
+
+def batch(cfg:ARConfig, B:int, tables:int=0):
+    x = torch.randn(B, cfg.context, cfg.dim)
+    pos = torch.arange(cfg.context).repeat(B, 1)
+    rows = torch.randint(0, cfg.table_size, (B, cfg.context, tables)) if tables else None
+    return torch.randn_like(x), x, pos, rows
+
+def step_seconds(model, data, steps:int, precision:str) -> float:
+    opt = make_optimizer(model, ARTrainConfig())
+    def one():
+        with (torch.autocast('cpu', dtype=torch.bfloat16) if precision == 'bfloat16' else contextlib.nullcontext()):
+            loss = model(*data).float().mean()
+        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+    for _ in range(2): one()
+    t0 = time.perf_counter()
+    for _ in range(steps): one()
+    return (time.perf_counter() - t0) / steps
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--steps', type=int, default=10); p.add_argument('--batch-size', type=int, default=32)
+    p.add_argument('--real', action='store_true')
+    a = p.parse_args()
+    torch.manual_seed(0)
+    fp32, bf16 = matmul_peak(torch.float32), matmul_peak(torch.bfloat16)
+    print(f"matmul peak: fp32 {fp32 / 1e9:.1f} GFLOP/s, bf16 {bf16 / 1e9:.1f} GFLOP/s")
+    cfg = ARConfig()
+    model = LatentAR(cfg).train()
+    data = batch(cfg, a.batch_size)
+    with FlopCounterMode(display=False) as counter: model(*data).mean().backward()
+    model.zero_grad(set_to_none=True)
+    frames = a.batch_size * cfg.context
+    analytic = sum(flops_per_frame(model).values()) * frames
+    print(f"default model: {n_params(model)}; step FLOPs counted {counter.get_total_flops() / 1e9:.2f} G, "
+          f"analytic {analytic / 1e9:.2f} G")
+    t32 = step_seconds(model, data, a.steps, 'float32')
+    t16 = step_seconds(model, data, a.steps, 'bfloat16')
+    flops = counter.get_total_flops()
+    print(f"fp32: {t32 * 1e3:.1f} ms/step, {frames / t32:.0f} frames/s, {flops / t32 / 1e9:.1f} GFLOP/s = "
+          f"{flops / t32 / fp32:.0%} of the fp32 peak")
+    print(f"bf16 autocast: {t16 * 1e3:.1f} ms/step, {frames / t16:.0f} frames/s ({t32 / t16:.2f}x fp32), "
+          f"{flops / t16 / bf16:.0%} of the bf16 peak")
+    mem = LatentAR(ARConfig(memory=True)).train()
+    tm = step_seconds(mem, batch(mem.cfg, a.batch_size, len(mem.cfg.hash_spec.sizes)), a.steps, 'float32')
+    print(f"with the Engram memory: {tm * 1e3:.1f} ms/step, {tm / t32 - 1:+.1%} against without "
+          f"({n_params(mem)['memory']:,} memory parameters)")
+    if a.real:
+        out = Path(tempfile.mkdtemp())/'real'
+        t0 = time.perf_counter()
+        run = train_ar(out, 'real', ARConfig(dim=80), ARTrainConfig(steps=600, eval_every=50, ckpt_every=600), progress=False)
+        total = time.perf_counter() - t0
+        best = json.loads((run/'best.json').read_text())
+        metrics = [json.loads(l) for l in (run/'metrics.jsonl').read_text().splitlines()]
+        at = next(m['seconds'] for m in metrics if m['step'] == best['step'])
+        print(f"real speech (log-mel 80-d): best validation loss {best['val_loss']:.2f} at step {best['step']}, "
+              f"{at:.0f} s into training ({total:.0f} s with the measures)")
+
+if __name__ == '__main__': main()

@@ -1,0 +1,94 @@
+"""AR models as a user runs them, through the CLI: a run and its measures, a run killed with SIGKILL and resumed to
+the same bits, two gloo processes under torchrun against one, the refusals, and the matched-compute comparison."""
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import pandas as pd, pytest, torch
+from safetensors.torch import load_file
+
+BIN = Path(sys.executable).parent
+LATENTLAB, TORCHRUN = str(BIN/'latentlab'), str(BIN/'torchrun')
+STORE = 'walk:speakers=8,utts=20,dim=4,noise=2.5'
+SMALL = ['--model', 'd_model=32', 'layers=2', 'n_heads=2', 'context=16', 'components=4', 'predict=dx']
+BASE = ['--store', STORE, *SMALL, '--batch-size', '8', '--quiet']
+
+def latentlab(*args, **kw):
+    return subprocess.run([LATENTLAB, *map(str, args)], capture_output=True, text=True, **kw)
+
+def last_weights(run) -> dict:
+    return load_file(sorted((Path(run)/'checkpoints').glob('step-*'))[-1]/'model.safetensors')
+
+def test_train_ar_writes_a_measured_run(tmp_path):
+    r = latentlab('train-ar', *BASE, '--steps', 40, '--train', 'eval_every=20', 'ckpt_every=20', '--out', tmp_path/'run')
+    assert r.returncode == 0, r.stderr
+    assert 'held-out NLL' in r.stdout and 'Δx 1 − R²' in r.stdout
+    run = tmp_path/'run'
+    for name in ('config.json', 'stats.safetensors', 'model.safetensors', 'best.safetensors', 'metrics.jsonl',
+                 'curves.html', 'eval.json', 'rollouts.npz'):
+        assert (run/name).exists(), name
+    ev = json.loads((run/'eval.json').read_text())
+    h = ev['heldout']
+    assert h['dx_ratio_lo'] <= h['dx_ratio'] <= h['dx_ratio_hi'] and h['frames'] > 100
+    assert ev['rollouts']['horizon'] == 25 and len(ev['rollouts']['drift']) == 25
+    assert ev['params']['backbone'] > 0 and ev['flops_per_frame']['backbone'] > 0
+
+def test_sigkill_then_resume_gives_the_same_bits(tmp_path):
+    args = ['train-ar', *BASE, '--steps', 300, '--train', 'ckpt_every=10', 'eval_every=20', 'log_every=10']
+    assert latentlab(*args, '--out', tmp_path/'whole').returncode == 0
+    p = subprocess.Popen([LATENTLAB, *map(str, args), '--out', str(tmp_path/'killed')])
+    ckpts = tmp_path/'killed'/'checkpoints'
+    deadline = time.time() + 300
+    while time.time() < deadline and p.poll() is None:
+        if ckpts.is_dir() and any(c.name >= 'step-0000030' for c in ckpts.glob('step-*')): break
+        time.sleep(0.02)
+    assert p.poll() is None, "the run finished before it could be killed"
+    p.send_signal(signal.SIGKILL); p.wait()
+    assert not (tmp_path/'killed'/'eval.json').exists()
+    r = latentlab(*args, '--out', tmp_path/'killed', '--resume')
+    assert r.returncode == 0, r.stderr
+    for a, b in [(last_weights(tmp_path/'whole'), last_weights(tmp_path/'killed')),
+                 (load_file(tmp_path/'whole'/'model.safetensors'), load_file(tmp_path/'killed'/'model.safetensors'))]:
+        assert all(torch.equal(a[k], b[k]) for k in a)
+    lines = lambda run: [json.loads(l) for l in (run/'metrics.jsonl').read_text().splitlines()]
+    assert [l['loss'] for l in lines(tmp_path/'whole')] == [l['loss'] for l in lines(tmp_path/'killed')]
+    assert json.loads((tmp_path/'whole'/'eval.json').read_text()) == json.loads((tmp_path/'killed'/'eval.json').read_text())
+
+def test_refusals_name_the_problem(tmp_path):
+    args = ['train-ar', *BASE, '--steps', 10, '--train', 'ckpt_every=5', 'eval_every=5']
+    assert latentlab(*args, '--out', tmp_path/'run').returncode == 0
+    r = latentlab(*args, '--out', tmp_path/'run')
+    assert r.returncode == 2 and 'already holds a run' in r.stderr
+    r = latentlab(*args, '--lr', 0.01, '--out', tmp_path/'run', '--resume')
+    assert r.returncode == 2 and 'train.lr' in r.stderr, r.stderr
+    opt = next((tmp_path/'run'/'checkpoints').glob('step-*'))/'model.safetensors'
+    opt.write_bytes(opt.read_bytes()[:300])
+    r = latentlab(*args, '--out', tmp_path/'run', '--resume')
+    assert r.returncode == 2 and 'model.safetensors' in r.stderr and 'damaged' in r.stderr, r.stderr
+    r = latentlab('train-ar', *BASE, '--model', 'dim=7', '--out', tmp_path/'x')
+    assert r.returncode == 2 and 'dim=4' in r.stderr, r.stderr
+    r = latentlab('train-ar', *BASE, '--model', 'heads=3', '--out', tmp_path/'y')
+    assert r.returncode == 2 and "['heads']" in r.stderr, r.stderr
+
+def test_two_gloo_processes_match_one(tmp_path):
+    "DDP over two processes, each with half the global batch, ends with the weights of one process with all of it."
+    args = ['train-ar', '--store', STORE, '--model', 'd_model=32', 'layers=2', 'n_heads=2', 'context=16', 'components=4',
+            '--batch-size', '8', '--quiet', '--steps', 6, '--train', 'ckpt_every=6', 'eval_every=6', 'warmup=2']
+    env = {**os.environ, 'OMP_NUM_THREADS': '1'}
+    one = latentlab(*args, '--out', tmp_path/'one', env=env)
+    assert one.returncode == 0, one.stderr
+    two = subprocess.run([TORCHRUN, '--standalone', '--nproc-per-node', '2', LATENTLAB, *map(str, args), '--out', str(tmp_path/'two')],
+                         capture_output=True, text=True, env=env)
+    assert two.returncode == 0, two.stderr[-3000:]
+    a, b = last_weights(tmp_path/'one'), last_weights(tmp_path/'two')
+    assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-5
+
+def test_ar_comparison_cli(tmp_path):
+    r = latentlab('ar', STORE, *SMALL, 'memory_key=modes', 'ngrams=1,2', 'table_size=64', '--steps', 30,
+                  '--train', 'eval_every=15', 'ckpt_every=15', '--batch-size', 8, '--noise', 'on,off', '--quiet',
+                  '--out', tmp_path/'ar')
+    assert r.returncode == 0, r.stderr
+    table = pd.read_parquet(tmp_path/'ar'/'ar.parquet')
+    assert len(table) == 6 and set(table.match) == {'flops', 'params'}
+    assert set(table.noise) == {0., 0.5} and table.memory.sum() == 2
+    assert (tmp_path/'ar'/'ar.html').read_text().count('plotly') > 2
+    r = latentlab('ar', STORE, '--noise', 'loud', '--out', tmp_path/'bad')
+    assert r.returncode == 2 and '--noise' in r.stderr
