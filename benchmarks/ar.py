@@ -12,12 +12,12 @@ the real-speech model at its best in <= 2 min.
 
     .venv/bin/python benchmarks/ar.py [--steps 10] [--real]
 """
-import argparse, contextlib, json, sys, tempfile, time
+import argparse, json, sys, tempfile, time
 from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).parent))
-from train_encoder import matmul_peak
+from train_encoder import matmul_peak, step_seconds
 from latentlab.models.ar import ARConfig, LatentAR, flops_per_frame, n_params
 from latentlab.models.runs import ARTrainConfig, train_ar
 from latentlab.train.runs import make_optimizer
@@ -28,16 +28,10 @@ def batch(cfg:ARConfig, B:int, tables:int=0):
     rows = torch.randint(0, cfg.table_size, (B, cfg.context, tables)) if tables else None
     return torch.randn_like(x), x, pos, rows
 
-def step_seconds(model, data, steps:int, precision:str) -> float:
-    opt = make_optimizer(model, ARTrainConfig())
-    def one():
-        with (torch.autocast('cpu', dtype=torch.bfloat16) if precision == 'bfloat16' else contextlib.nullcontext()):
-            loss = model(*data).float().mean()
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-    for _ in range(2): one()
-    t0 = time.perf_counter()
-    for _ in range(steps): one()
-    return (time.perf_counter() - t0) / steps
+def ar_step_seconds(model, data, steps:int, precision:str) -> float:
+    "Seconds per training step of `model` on `data`, timed as the encoder benchmark times its steps."
+    loss = lambda *_: (model(*data).float().mean(), {})
+    return step_seconds(loss, make_optimizer(model, ARTrainConfig()), None, None, steps, precision)
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -56,15 +50,15 @@ def main():
     analytic = sum(flops_per_frame(model).values()) * frames
     print(f"default model: {n_params(model)}; step FLOPs counted {counter.get_total_flops() / 1e9:.2f} G, "
           f"analytic {analytic / 1e9:.2f} G")
-    t32 = step_seconds(model, data, a.steps, 'float32')
-    t16 = step_seconds(model, data, a.steps, 'bfloat16')
+    t32 = ar_step_seconds(model, data, a.steps, 'float32')
+    t16 = ar_step_seconds(model, data, a.steps, 'bfloat16')
     flops = counter.get_total_flops()
     print(f"fp32: {t32 * 1e3:.1f} ms/step, {frames / t32:.0f} frames/s, {flops / t32 / 1e9:.1f} GFLOP/s = "
           f"{flops / t32 / fp32:.0%} of the fp32 peak")
     print(f"bf16 autocast: {t16 * 1e3:.1f} ms/step, {frames / t16:.0f} frames/s ({t32 / t16:.2f}x fp32), "
           f"{flops / t16 / bf16:.0%} of the bf16 peak")
     mem = LatentAR(ARConfig(memory=True)).train()
-    tm = step_seconds(mem, batch(mem.cfg, a.batch_size, len(mem.cfg.hash_spec.sizes)), a.steps, 'float32')
+    tm = ar_step_seconds(mem, batch(mem.cfg, a.batch_size, len(mem.cfg.hash_spec.sizes)), a.steps, 'float32')
     print(f"with the Engram memory: {tm * 1e3:.1f} ms/step, {tm / t32 - 1:+.1%} against without "
           f"({n_params(mem)['memory']:,} memory parameters)")
     if a.real:

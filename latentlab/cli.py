@@ -15,8 +15,8 @@ from .core import LatentlabError, atomic_write, parse_spec
 # %% auto #0
 __all__ = ['STORE_HELP', 'PRESET_NAMES', 'DOCS', 'COLUMNS_DOC', 'PLOTLY_HELP', 'FIGURES_HELP', 'PHASE0_OUTPUT', 'REPORT_OUTPUT',
            'parse_shard', 'cmd_extract', 'cmd_info', 'preset', 'format_table', 'cmd_phase0', 'parse_settings',
-           'configs', 'cmd_train_encoder', 'cmd_sweep_encoders', 'switch_values', 'ar_configs', 'cmd_train_ar',
-           'cmd_ar', 'cmd_report', 'make_parser', 'main']
+           'train_settings', 'configs', 'cmd_train_encoder', 'cmd_sweep_encoders', 'switch_values', 'ar_configs',
+           'cmd_train_ar', 'cmd_ar', 'cmd_report', 'make_parser', 'main']
 
 # %% ../nbs/91_cli.ipynb #2477de03
 def parse_shard(text:str) -> tuple[int, int]:
@@ -111,16 +111,17 @@ def parse_settings(pairs:list[str]|None, what:str) -> dict:
         out[key] = {'true': True, 'false': False}.get(value.lower(), parse_value(value))
     return out
 
+def train_settings(args, keys=('steps', 'batch_size', 'lr', 'seed', 'precision')) -> dict:
+    "The `--train key=value` settings, with the common flags among `keys` that were given on top."
+    return parse_settings(args.train, 'training') | {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+
 def configs(args):
     "The model and training configs a train-encoder or sweep-encoders command asks for."
     from latentlab.autoencoders import AEConfig
     from latentlab.train.runs import TrainConfig
     model = parse_settings(args.model, 'model')
     if getattr(args, 'bottleneck', None): model['bottleneck'] = args.bottleneck
-    train = parse_settings(args.train, 'training')
-    for key in ('steps', 'batch_size', 'lr', 'seed', 'precision'):
-        if getattr(args, key, None) is not None: train[key] = getattr(args, key)
-    return AEConfig.from_dict(model), TrainConfig.from_dict(train)
+    return AEConfig.from_dict(model), TrainConfig.from_dict(train_settings(args))
 
 def cmd_train_encoder(args) -> int:
     "Train one encoder into a run folder, or resume it."
@@ -164,10 +165,8 @@ def switch_values(text:str, on, what:str) -> list:
 def ar_configs(args) -> tuple[dict, object]:
     "The model settings and training config a train-ar or ar command asks for."
     from latentlab.models.runs import ARTrainConfig
-    model, train = parse_settings(args.model, 'model'), parse_settings(args.train, 'training')
-    for key in ('steps', 'batch_size', 'lr', 'seed', 'precision', 'flops'):
-        if getattr(args, key, None) is not None: train[key] = getattr(args, key)
-    return model, ARTrainConfig.from_dict(train)
+    train = train_settings(args, ('steps', 'batch_size', 'lr', 'seed', 'precision', 'flops'))
+    return parse_settings(args.model, 'model'), ARTrainConfig.from_dict(train)
 
 def cmd_train_ar(args) -> int:
     "Train one AR model on a store into a run folder, or resume it."

@@ -7,12 +7,13 @@ Docs: https://latentlab.github.io/latentlab/core.html.md"""
 # %% ../nbs/00_core.ipynb #6e9ac8c9
 from __future__ import annotations
 import hashlib, html, json, os
+from dataclasses import fields
 from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['LatentlabError', 'SpecError', 'parse_value', 'parse_spec', 'check_options', 'cache_dir', 'cache_key', 'atomic_write',
-           'save_json', 'save_npy', 'sha256', 'seeded_rng', 'subsample', 'html_page', 'write_html']
+__all__ = ['LatentlabError', 'SpecError', 'parse_value', 'parse_spec', 'check_options', 'from_fields', 'cache_dir', 'cache_key',
+           'atomic_write', 'save_json', 'save_npy', 'sha256', 'seeded_rng', 'subsample', 'html_page', 'write_html']
 
 # %% ../nbs/00_core.ipynb #29468595
 class LatentlabError(Exception):
@@ -42,6 +43,13 @@ def check_options(what:str, given, allowed) -> None:
     if unknown:
         takes = ', '.join(sorted(allowed)) or 'none'
         raise SpecError(f"{what} has no option {', '.join(unknown)}; it takes {takes}")
+
+def from_fields(cls, d:dict, what:str, error=None):
+    "`cls(**d)` for a dataclass `cls`, refusing the keys it has no field for: `error` (a `SpecError` by default) names them and the known ones."
+    known = sorted(f.name for f in fields(cls))
+    unknown = sorted(set(d) - set(known))
+    if unknown: raise (error or SpecError)(f"unknown {what} setting(s) {unknown}; known: {known}")
+    return cls(**d)
 
 # %% ../nbs/00_core.ipynb #a44a1a61
 def cache_dir() -> Path:

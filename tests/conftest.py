@@ -10,3 +10,19 @@ REAL = ROOT.parent/'shared'/'speech'/'real'
 LATENTLAB = str(Path(sys.executable).parent/'latentlab')
 
 needs_real = pytest.mark.skipif(not REAL.is_dir(), reason=f"real speech not found at {REAL} (../shared is absent in this clone)")
+
+def latentlab(*args, **kw):
+    "Run the `latentlab` command with `args`; its completed process, output captured."
+    import subprocess
+    return subprocess.run([LATENTLAB, *map(str, args)], capture_output=True, text=True, **kw)
+
+def kill_once_checkpointed(args, out:Path, first:str, timeout:float=300.):
+    "Start `latentlab *args --out out` and SIGKILL it as soon as checkpoint folder `first` (or a later one) is written."
+    import signal, subprocess, time
+    p = subprocess.Popen([LATENTLAB, *map(str, args), '--out', str(out)])
+    ckpts, deadline = out/'checkpoints', time.time() + timeout
+    while time.time() < deadline and p.poll() is None:
+        if ckpts.is_dir() and any(c.name >= first for c in ckpts.glob('step-*')): break
+        time.sleep(0.02)
+    assert p.poll() is None, "the run finished before it could be killed"
+    p.send_signal(signal.SIGKILL); p.wait()

@@ -1,7 +1,8 @@
 """AR models as a user runs them, through the CLI: a run and its measures, a run killed with SIGKILL and resumed to
 the same bits, two gloo processes under torchrun against one, the refusals, and the matched-compute comparison."""
-import json, os, signal, subprocess, sys, time
+import json, os, subprocess, sys
 from pathlib import Path
+from conftest import kill_once_checkpointed, latentlab
 import pandas as pd, pytest, torch
 from safetensors.torch import load_file
 
@@ -10,9 +11,6 @@ LATENTLAB, TORCHRUN = str(BIN/'latentlab'), str(BIN/'torchrun')
 STORE = 'walk:speakers=8,utts=20,dim=4,noise=2.5'
 SMALL = ['--model', 'd_model=32', 'layers=2', 'n_heads=2', 'context=16', 'components=4', 'predict=dx']
 BASE = ['--store', STORE, *SMALL, '--batch-size', '8', '--quiet']
-
-def latentlab(*args, **kw):
-    return subprocess.run([LATENTLAB, *map(str, args)], capture_output=True, text=True, **kw)
 
 def last_weights(run) -> dict:
     return load_file(sorted((Path(run)/'checkpoints').glob('step-*'))[-1]/'model.safetensors')
@@ -34,14 +32,7 @@ def test_train_ar_writes_a_measured_run(tmp_path):
 def test_sigkill_then_resume_gives_the_same_bits(tmp_path):
     args = ['train-ar', *BASE, '--steps', 300, '--train', 'ckpt_every=10', 'eval_every=20', 'log_every=10']
     assert latentlab(*args, '--out', tmp_path/'whole').returncode == 0
-    p = subprocess.Popen([LATENTLAB, *map(str, args), '--out', str(tmp_path/'killed')])
-    ckpts = tmp_path/'killed'/'checkpoints'
-    deadline = time.time() + 300
-    while time.time() < deadline and p.poll() is None:
-        if ckpts.is_dir() and any(c.name >= 'step-0000030' for c in ckpts.glob('step-*')): break
-        time.sleep(0.02)
-    assert p.poll() is None, "the run finished before it could be killed"
-    p.send_signal(signal.SIGKILL); p.wait()
+    kill_once_checkpointed(args, tmp_path/'killed', 'step-0000030')
     assert not (tmp_path/'killed'/'eval.json').exists()
     r = latentlab(*args, '--out', tmp_path/'killed', '--resume')
     assert r.returncode == 0, r.stderr

@@ -1,7 +1,8 @@
 """Training encoders as a user does it, through the CLI: a run, its latents extracted through `--encoder RUN`, a run
 killed with SIGKILL and resumed to the same bits, two gloo processes under torchrun against one, and the refusals."""
-import json, os, signal, subprocess, sys, time
+import json, os, subprocess, sys
 from pathlib import Path
+from conftest import kill_once_checkpointed, latentlab
 import numpy as np, pytest, torch
 from safetensors.torch import load_file
 from latentlab.store import Store
@@ -10,9 +11,6 @@ BIN = Path(sys.executable).parent
 LATENTLAB, TORCHRUN = str(BIN/'latentlab'), str(BIN/'torchrun')
 CORPUS = 'tones:speakers=4,utts=4,seconds=4'
 BASE = ['--corpus', CORPUS, '--bottleneck', 'ae', '--batch-size', '8', '--quiet']
-
-def latentlab(*args, **kw):
-    return subprocess.run([LATENTLAB, *map(str, args)], capture_output=True, text=True, **kw)
 
 def weights(run) -> dict: return load_file(Path(run)/'model.safetensors')
 
@@ -35,14 +33,7 @@ def test_sigkill_then_resume_gives_the_same_bits(tmp_path):
     args = ['train-encoder', *BASE, '--objective', 'predictability', '--lam', '0.1', '--steps', 40,
             '--train', 'ckpt_every=5', 'log_every=5']
     assert latentlab(*args, '--out', tmp_path/'whole').returncode == 0
-    p = subprocess.Popen([LATENTLAB, *map(str, args), '--out', str(tmp_path/'killed')])
-    ckpts = tmp_path/'killed'/'checkpoints'
-    deadline = time.time() + 300
-    while time.time() < deadline and p.poll() is None:
-        if ckpts.is_dir() and any(c.name >= 'step-0000010' for c in ckpts.glob('step-*')): break
-        time.sleep(0.05)
-    assert p.poll() is None, "the run finished before it could be killed"
-    p.send_signal(signal.SIGKILL); p.wait()
+    kill_once_checkpointed(args, tmp_path/'killed', 'step-0000010')
     assert not (tmp_path/'killed'/'eval.json').exists()
     r = latentlab(*args, '--out', tmp_path/'killed', '--resume')
     assert r.returncode == 0, r.stderr

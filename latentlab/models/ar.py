@@ -7,10 +7,11 @@ Docs: https://latentlab.github.io/latentlab/models/ar.html.md"""
 # %% ../../nbs/models/01_ar.ipynb #67bed7e2
 from __future__ import annotations
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from ..core import from_fields
 from .memory import EngramMemory, HashSpec, ModelError
 
 # %% auto #0
@@ -69,9 +70,7 @@ class ARConfig:
     @classmethod
     def from_dict(cls, d:dict) -> ARConfig:
         "A config from a dict, refusing keys it does not have."
-        unknown = sorted(set(d) - {f.name for f in fields(cls)})
-        if unknown: raise ModelError(f"unknown model setting(s) {unknown}; known: {sorted(f.name for f in fields(cls))}")
-        return cls(**d)
+        return from_fields(cls, d, 'model', ModelError)
 
 # %% ../../nbs/models/01_ar.ipynb #1087920c
 def attention_mask(pos:torch.Tensor,      # (B, T) position of each frame in its utterance

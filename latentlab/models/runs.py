@@ -8,7 +8,7 @@ Docs: https://latentlab.github.io/latentlab/models/runs.html.md"""
 from __future__ import annotations
 import json, math, os, time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -19,7 +19,7 @@ import torch.distributed as dist
 from torch import nn
 from safetensors.torch import load_file, save, save_file
 from tqdm.auto import tqdm
-from ..core import atomic_write, save_json, write_html
+from ..core import atomic_write, from_fields, save_json, write_html
 from ..catalogue import open_store
 from ..data.corpora import split_speakers
 from ..measure.core import Condition, Quantizer
@@ -56,9 +56,7 @@ class ARTrainConfig:
     @classmethod
     def from_dict(cls, d:dict) -> ARTrainConfig:
         "A config from a dict, refusing keys it does not have."
-        unknown = sorted(set(d) - {f.name for f in fields(cls)})
-        if unknown: raise TrainError(f"unknown training setting(s) {unknown}; known: {sorted(f.name for f in fields(cls))}")
-        return cls(**d)
+        return from_fields(cls, d, 'training', TrainError)
 
 def steps_for(model:LatentAR, t:ARTrainConfig) -> int:
     "The steps a run of `model` takes: `t.steps`, or what the FLOP budget `t.flops` buys."
@@ -321,7 +319,7 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
         best = json.loads((out/'best.json').read_text())['val_loss'] if (out/'best.json').exists() else math.inf
         log = open(out/'metrics.jsonl', 'a') if rank == 0 else None
         bar = tqdm(range(start, steps), initial=start, total=steps, desc=out.name, disable=not progress or rank)
-        t0, good, timed = time.perf_counter(), start, t.steps
+        t0, good = time.perf_counter(), start
         for step in bar:
             prev, x, pos, rows = (None if a is None else a[rank::world].to(device)
                                   for a in draw_windows(data, t.batch_size, cfg.context, t.seed, step))
@@ -402,10 +400,13 @@ def setting_name(s:dict) -> str:
     return '-'.join(parts)
 
 def width_for(cfg:ARConfig, params:int) -> int:
-    "The backbone width (a multiple of 2·n_heads) whose model's backbone has about `params` parameters."
-    step = 2 * cfg.n_heads
-    count = lambda d: n_params(LatentAR(replace(cfg, d_model=d, memory=False, short_context=0)))['backbone']
-    return min(range(step, 8 * cfg.d_model + step, step), key=lambda d: abs(count(d) - params) if d >= cfg.d_model else math.inf)
+    "The backbone width (a multiple of 2·n_heads, at least `cfg.d_model`) whose backbone has the nearest number to `params` parameters."
+    step, d, last = 2 * cfg.n_heads, cfg.d_model, None
+    while True:
+        with torch.device('meta'):                                   # counted, never allocated
+            count = n_params(LatentAR(replace(cfg, d_model=d, memory=False, short_context=0)))['backbone']
+        if count >= params: return d if last is None or count - params < params - last else d - step
+        last, d = count, d + step
 
 def store_label(spec:str) -> str:
     "A folder name for a store spec."

@@ -8,7 +8,7 @@ Docs: https://latentlab.github.io/latentlab/train/runs.html.md"""
 from __future__ import annotations
 import functools, json, math, os, shutil, time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -19,7 +19,7 @@ from torch import nn
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
-from ..core import LatentlabError, atomic_write, parse_spec, save_json, write_html
+from ..core import LatentlabError, atomic_write, from_fields, parse_spec, save_json, write_html
 from ..encoders import load_encoder, n_frames, pad_batch
 from ..store import pool_factor, pool_frames
 from ..data.corpora import Utterance, load_corpus, split_speakers
@@ -56,9 +56,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d:dict) -> TrainConfig:
         "A config from a dict, refusing keys it does not have."
-        unknown = sorted(set(d) - {f.name for f in fields(cls)})
-        if unknown: raise TrainError(f"unknown training setting(s) {unknown}; known: {sorted(f.name for f in fields(cls))}")
-        return cls(**d)
+        return from_fields(cls, d, 'training', TrainError)
 
 # %% ../../nbs/train/01_runs.ipynb #25a5b6ea
 def run_config(model:AEConfig, objectives:list[dict], train:TrainConfig, corpus:str) -> dict:
