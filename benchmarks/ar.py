@@ -6,11 +6,13 @@ Measures, in one run so the machine's load is shared by all figures:
   head), batch 32: the FLOPs of one training step counted by `torch.utils.flop_counter` against the analytic
   `flops_per_frame`, seconds per step in float32 and under bf16 autocast, frames/s, and MFU against the peaks;
 - the Engram memory's cost: the same step with the memory on (keys precomputed, as in training), as a ratio;
-- with `--real`, the seconds a default model takes to reach its best validation loss on the 65-minute sample.
+- with `--real`, the seconds a default model takes to reach its best validation loss on the 65-minute sample,
+  trained in float32 and again under bf16 autocast, with both held-out NLLs and their intervals.
 Targets on 2 CPU cores: >= 60% of the fp32 peak in fp32; bf16 >= 2x fp32's frames/s; the memory adds <= 10%;
-the real-speech model at its best in <= 2 min.
+the real-speech model at its best in <= 2 min;
+bf16's held-out NLL within fp32's interval.
 
-    .venv/bin/python benchmarks/ar.py [--steps 10] [--real]
+    .venv/bin/python benchmarks/ar.py [--steps 10] [--real [--real-steps 400]]
 """
 import argparse, json, sys, tempfile, time
 from pathlib import Path
@@ -37,6 +39,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--steps', type=int, default=10); p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--real', action='store_true')
+    p.add_argument('--real-steps', type=int, default=400)
     a = p.parse_args()
     torch.manual_seed(0)
     fp32, bf16 = matmul_peak(torch.float32), matmul_peak(torch.bfloat16)
@@ -62,14 +65,23 @@ def main():
     print(f"with the Engram memory: {tm * 1e3:.1f} ms/step, {tm / t32 - 1:+.1%} against without "
           f"({n_params(mem)['memory']:,} memory parameters)")
     if a.real:
-        out = Path(tempfile.mkdtemp())/'real'
-        t0 = time.perf_counter()
-        run = train_ar(out, 'real', ARConfig(dim=80), ARTrainConfig(steps=600, eval_every=50, ckpt_every=600), progress=False)
-        total = time.perf_counter() - t0
-        best = json.loads((run/'best.json').read_text())
-        metrics = [json.loads(l) for l in (run/'metrics.jsonl').read_text().splitlines()]
-        at = next(m['seconds'] for m in metrics if m['step'] == best['step'])
-        print(f"real speech (log-mel 80-d): best validation loss {best['val_loss']:.2f} at step {best['step']}, "
-              f"{at:.0f} s into training ({total:.0f} s with the measures)")
+        tmp, runs = Path(tempfile.mkdtemp()), {}
+        for precision in ('float32', 'bfloat16'):
+            t0 = time.perf_counter()
+            train = ARTrainConfig(steps=a.real_steps, eval_every=25, ckpt_every=a.real_steps, precision=precision)
+            run = train_ar(tmp/precision, 'real', ARConfig(dim=80), train, progress=False)
+            total = time.perf_counter() - t0
+            best = json.loads((run/'best.json').read_text())
+            metrics = [json.loads(l) for l in (run/'metrics.jsonl').read_text().splitlines()]
+            at = next(m['seconds'] for m in metrics if m['step'] == best['step'])
+            runs[precision] = h = json.loads((run/'eval.json').read_text())['heldout']
+            print(f"real speech (log-mel 80-d), {precision}: best validation loss {best['val_loss']:.3f} at step "
+                  f"{best['step']} of {a.real_steps}, {at:.0f} s into training ({total:.0f} s with the measures); held-out "
+                  f"NLL {h['nll_dim']:.4f} [{h['nll_dim_lo']:.4f}, {h['nll_dim_hi']:.4f}] nats/dim, "
+                  f"Δx 1 − R² {h['dx_ratio']:.3f}")
+        f, b = runs['float32'], runs['bfloat16']
+        same = b['nll_dim_lo'] <= f['nll_dim'] <= b['nll_dim_hi'] or f['nll_dim_lo'] <= b['nll_dim'] <= f['nll_dim_hi']
+        print(f"bf16 against fp32 held-out NLL: {b['nll_dim'] - f['nll_dim']:+.4f} nats/dim "
+              f"({'within' if same else 'outside'} the other's interval)")
 
 if __name__ == '__main__': main()

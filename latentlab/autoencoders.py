@@ -19,14 +19,16 @@ from .encoders import EncoderError, WeightsError, default_device, register_encod
 from .encoders import mel_filterbank, n_frames, pad_batch
 
 # %% auto #0
-__all__ = ['BOTTLENECKS', 'DB_FLOOR', 'DB_MEAN', 'DB_SCALE', 'SILENCE', 'AEConfig', 'check_config', 'MelFrontEnd',
+__all__ = ['BOTTLENECKS', 'DUALS', 'DB_FLOOR', 'DB_MEAN', 'DB_SCALE', 'SILENCE', 'AEConfig', 'check_config', 'MelFrontEnd',
            'mel_distance_db', 'mel_to_audio', 'Conv', 'Up', 'ResBlock', 'LatentTransformer', 'conv_plan', 'ConvEncoder',
            'ConvDecoder', 'Bottlenecked', 'AEBottleneck', 'VAEBottleneck', 'VectorQuantiser', 'VQBottleneck',
            'FSQBottleneck', 'ModeBottleneck', 'make_bottleneck', 'bottleneck_input', 'LatentAutoencoder', 'build_model',
-           'n_params', 'wave_losses', 'codec_metrics', 'save_autoencoder', 'load_autoencoder', 'TrainedEncoder']
+           'n_params', 'wave_losses', 'codec_metrics', 'DualAutoencoder', 'save_autoencoder', 'load_autoencoder',
+           'TrainedEncoder']
 
 # %% ../nbs/12_autoencoders.ipynb #c17d302a
 BOTTLENECKS = ('ae', 'vae', 'vq', 'fsq', 'mode')
+DUALS = ('hierarchical', 'parallel', 'residual')
 
 @dataclass
 class AEConfig:
@@ -52,6 +54,9 @@ class AEConfig:
     modes:int=16                   # 'mode': the discrete modes
     residual_dim:int=4             # 'mode': dims of the continuous residual
     strides:list=field(default_factory=lambda: [4, 5, 8, 8])      # 'wave': downsampling per stage, input first
+    dual:str|None=None             # two latents: one of DUALS; z_dyn is the `dim`-d latent above, z_rec is `rec_dim`-d
+    rec_dim:int=32                 # dual: size of z_rec, the reconstruction latent (normalised as 'ae')
+    rec_dropout:float=0.25         # dual 'hierarchical'/'parallel': share of training sequences decoded with z_rec = 0
 
     def __post_init__(self):
         self.mel_rate, self.latent_rate = float(self.mel_rate), float(self.latent_rate)
@@ -104,6 +109,8 @@ def check_config(cfg:AEConfig) -> None:
     if not 0 < cfg.vq_decay < 1: fail(f"vq_decay must lie between 0 and 1, not {cfg.vq_decay}")
     if not cfg.fsq_levels or any(int(l) != l or l < 2 for l in cfg.fsq_levels):
         fail(f"fsq_levels must be whole numbers >= 2, such as [8, 5, 5, 5], not {cfg.fsq_levels}")
+    if cfg.dual is not None and cfg.dual not in DUALS: fail(f"dual must be one of {', '.join(DUALS)} or None, not {cfg.dual!r}")
+    if cfg.rec_dim < 1 or not 0 <= cfg.rec_dropout < 1: fail("rec_dim must be at least 1 and rec_dropout in [0, 1)")
     if cfg.bottleneck == 'mode' and not 1 <= cfg.residual_dim < cfg.dim:
         fail(f"'mode' splits dim ({cfg.dim}) into a mode embedding and a residual: residual_dim must be 1 to {cfg.dim - 1}")
 
@@ -253,6 +260,8 @@ class Bottlenecked:
     metrics:dict                          # python floats for logging (kl, perplexity, codes used, ...)
     codes:torch.Tensor|None=None          # (B, T) long: VQ / FSQ / mode index
     residual:torch.Tensor|None=None       # (B, T, r): the mode+residual bottleneck's continuous part
+    rec:torch.Tensor|None=None            # (B, T, rec_dim): a dual model's z_rec (z is then z_dyn)
+    x_dyn:torch.Tensor|None=None          # like x: a 'residual' dual model's reconstruction from z_dyn alone
 
 # %% ../nbs/12_autoencoders.ipynb #4b66c92e
 class AEBottleneck(nn.Module):
@@ -438,8 +447,8 @@ class LatentAutoencoder(nn.Module):
         finally: self.train(was)
 
 def build_model(cfg:AEConfig) -> LatentAutoencoder:
-    "A new, randomly initialised autoencoder of `cfg`."
-    return LatentAutoencoder(cfg)
+    "A new, randomly initialised autoencoder of `cfg` (a `DualAutoencoder` when `cfg.dual` is set)."
+    return (DualAutoencoder if cfg.dual else LatentAutoencoder)(cfg)
 
 def n_params(model:nn.Module) -> int:
     "Trainable parameters of `model`."
@@ -495,6 +504,68 @@ def codec_metrics(ref:np.ndarray, est:np.ndarray, sample_rate:int) -> dict:
     if notes: out['note'] = '; '.join(notes)
     return out
 
+# %% ../nbs/12_autoencoders.ipynb #edf28e14
+class DualAutoencoder(LatentAutoencoder):
+    "Two latents: z_dyn (`dim`, the configured bottleneck; what objectives see) and z_rec (`rec_dim`, normalised)."
+    def __init__(self, cfg:AEConfig):
+        super().__init__(cfg)                                           # encoder → neck: z_dyn
+        n_in, widths, strides, kernel = conv_plan(cfg)
+        net = dict(layers=cfg.transformer_layers, heads=cfg.heads, causal=cfg.causal)
+        hier = cfg.dual == 'hierarchical'
+        self.rec_encoder = ConvEncoder(n_in, widths, strides, cfg.channels if hier else cfg.rec_dim, kernel, **net)
+        if hier: self.given = nn.Linear(cfg.channels + cfg.dim, cfg.rec_dim)
+        if cfg.dual == 'residual': self.rec_decoder = ConvDecoder(cfg.rec_dim, widths, strides, n_in, kernel, **net)
+        else: self.decoder = ConvDecoder(cfg.dim + cfg.rec_dim, widths, strides, n_in, kernel, **net)
+
+    def encode_rec(self, x:torch.Tensor, z_dyn:torch.Tensor) -> torch.Tensor:
+        "z_rec (B, T', rec_dim) of input `x` (for 'residual': of what z_dyn's decoder leaves of it)."
+        silence = SILENCE if self.front is not None and self.cfg.dual != 'residual' else 0.   # padding, as `encode` pads
+        h = self.rec_encoder(F.pad(x, (0, 0, 0, -x.shape[1] % self.stride), value=silence))
+        if self.cfg.dual == 'hierarchical': h = self.given(torch.cat([h, z_dyn], -1))
+        return F.layer_norm(h, h.shape[-1:])
+
+    def split(self, pair:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        "[z_dyn, z_rec] → z_dyn, z_rec."
+        return pair.split([self.cfg.dim, self.cfg.rec_dim], -1)
+
+    def decode(self, pair:torch.Tensor, n:int|None=None) -> torch.Tensor:
+        "The pair (B, T', dim + rec_dim) → (B, T'·stride, F)."
+        z_dyn, z_rec = self.split(pair)
+        if self.cfg.dual == 'residual': return (self.decoder(z_dyn) + self.rec_decoder(z_rec))[:, :n]
+        return self.decoder(pair)[:, :n]
+
+    def decode_dyn(self, z_dyn:torch.Tensor, n:int|None=None) -> torch.Tensor:
+        "z_dyn alone (B, T', dim) → (B, T'·stride, F): z_dyn's own decoder, or the decoder with z_rec = 0."
+        if self.cfg.dual == 'residual': return self.decoder(z_dyn)[:, :n]
+        return self.decoder(torch.cat([z_dyn, z_dyn.new_zeros(*z_dyn.shape[:-1], self.cfg.rec_dim)], -1))[:, :n]
+
+    def forward(self, x:torch.Tensor) -> tuple[torch.Tensor, Bottlenecked]:
+        b = self.bottleneck(self.encode(x))                             # z_dyn: (B, T', dim)
+        n = x.shape[1]
+        if self.cfg.dual == 'residual':
+            b.x_dyn = self.decode_dyn(b.z, n)                           # what z_dyn alone gives
+            b.rec = self.encode_rec(x - b.x_dyn.detach(), b.z)
+            return b.x_dyn + self.rec_decoder(b.rec)[:, :n], b
+        b.rec = self.encode_rec(x, b.z)
+        z_rec = b.rec
+        if self.training and self.cfg.rec_dropout:                      # some sequences decoded from z_dyn alone
+            keep = torch.rand(len(x), 1, 1, device=x.device) >= self.cfg.rec_dropout
+            z_rec = z_rec * keep
+        return self.decoder(torch.cat([b.z, z_rec], -1))[:, :n], b
+
+    @torch.no_grad()
+    def latents(self, x:torch.Tensor, part:str='dyn') -> torch.Tensor:
+        "The deterministic z_dyn, z_rec or their concatenation ('dyn', 'rec', 'pair') of input `x`."
+        if part not in ('dyn', 'rec', 'pair'): raise EncoderError(f"part must be 'dyn', 'rec' or 'pair', not {part!r}")
+        was = self.training
+        self.eval()
+        try:
+            b = self.bottleneck(self.encode(x))
+            x_dyn = self.decode_dyn(b.z, x.shape[1]) if self.cfg.dual == 'residual' else None
+            z_rec = self.encode_rec(x if x_dyn is None else x - x_dyn, b.z)
+            return dict(dyn=b.z, rec=z_rec, pair=torch.cat([b.z, z_rec], -1))[part]
+        finally: self.train(was)
+
 # %% ../nbs/12_autoencoders.ipynb #7abc2d36
 def save_autoencoder(model:LatentAutoencoder, folder, extra:dict={}) -> Path:
     "Write `model` to `folder`: model.safetensors, then config.json = {'model': asdict(cfg), **extra}."
@@ -531,7 +602,7 @@ def load_autoencoder(folder, device:str='cpu') -> LatentAutoencoder:
     except Exception as e:
         raise WeightsError(f"cannot read {weights_file}: {str(e).splitlines()[0][:200]}. "
                            "Fix: the file is truncated or not safetensors; copy it again or re-save the run") from None
-    model = LatentAutoencoder(cfg)
+    model = build_model(cfg)
     try: model.load_state_dict(state)
     except RuntimeError as e:
         problem = ' '.join(str(e).split())[:300]
@@ -541,14 +612,19 @@ def load_autoencoder(folder, device:str='cpu') -> LatentAutoencoder:
 
 # %% ../nbs/12_autoencoders.ipynb #16795c80
 class TrainedEncoder:
-    "A saved `LatentAutoencoder` run as an `Encoder`, with its decoder."
-    def __init__(self, folder, device:str|None=None):
+    "A saved `LatentAutoencoder` run as an `Encoder`, with its decoder; of a dual run, the `part` 'dyn' (default), 'rec' or 'pair'."
+    def __init__(self, folder, device:str|None=None, part:str|None=None):
         self.folder = Path(folder).expanduser().resolve()
         self.device = device or default_device()
         self.model = load_autoencoder(self.folder, self.device)
         cfg = self.model.cfg
-        self.name, self.sample_rate, self.frame_rate, self.dim = 'trained', cfg.sample_rate, cfg.latent_rate, cfg.dim
-        self.config = {'run': str(self.folder), 'model': asdict(cfg)}
+        if not cfg.dual and part not in (None, 'dyn'):
+            raise EncoderError(f"part={part} needs a dual-latent run, and {self.folder} has one latent: drop part")
+        if part not in (None, 'dyn', 'rec', 'pair'): raise EncoderError(f"part must be 'dyn', 'rec' or 'pair', not {part!r}")
+        self.part = (part or 'dyn') if cfg.dual else None
+        self.name, self.sample_rate, self.frame_rate = 'trained', cfg.sample_rate, cfg.latent_rate
+        self.dim = {None: cfg.dim, 'dyn': cfg.dim, 'rec': cfg.rec_dim, 'pair': cfg.dim + cfg.rec_dim}[self.part]
+        self.config = {'run': str(self.folder), 'model': asdict(cfg)} | ({'part': self.part} if cfg.dual else {})
 
     def batches(self, items:list) -> list[list]:
         "All of `items` at once for a causal model; one at a time otherwise, so padding never leaks in."
@@ -559,18 +635,20 @@ class TrainedEncoder:
         hop, out = self.model.hop_samples, []
         for batch in self.batches(audios):
             x = self.model.features(pad_batch(batch, self.device, hop))              # (B, T, F), T·… a whole hop
-            z = self.model.latents(x)                                                # (B, T', dim)
+            z = self.model.latents(x) if self.part is None else self.model.latents(x, self.part)   # (B, T', dim)
             out += [z[i, :n_frames(len(a), hop)].float().cpu().numpy() for i, a in enumerate(batch)]
         return out
 
     @torch.inference_mode()
     def decode(self, latents:list[np.ndarray]) -> list[np.ndarray]:
         "The model's output for each (n, dim) latent: log-mel (n·stride, n_mels), or audio (n·hop_samples,)."
+        if self.part == 'rec': raise EncoderError("z_rec alone cannot be decoded: extract the pair (part=pair) or z_dyn")
+        decode = self.model.decode_dyn if self.part == 'dyn' else self.model.decode
         out = []
         for batch in self.batches(latents):
             z = torch.zeros(len(batch), max(len(l) for l in batch), self.dim, device=self.device)
             for i, l in enumerate(batch): z[i, :len(l)] = torch.as_tensor(np.asarray(l, np.float32))
-            x_hat = self.model.decode(z)                                             # (B, T'·stride, F)
+            x_hat = decode(z)                                                        # (B, T'·stride, F)
             for i, l in enumerate(batch):
                 x = x_hat[i, :len(l) * self.model.stride].float().cpu().numpy()
                 out.append(x[:, 0] if self.model.cfg.kind == 'wave' else x)
@@ -583,7 +661,7 @@ class TrainedEncoder:
         return [mel_to_audio(mel, self.model.cfg) for mel in decoded]
 
 @register_encoder('trained')
-def _trained(weights=None, device=None):
+def _trained(weights=None, device=None, part=None):
     if not weights:
         raise EncoderError("encoder 'trained' needs its run folder: --encoder RUN_DIR, or --encoder trained --weights RUN_DIR")
-    return TrainedEncoder(weights, device)
+    return TrainedEncoder(weights, device, part)

@@ -132,9 +132,11 @@ def cmd_train_encoder(args) -> int:
     run = train_encoder(args.out, model, objectives, train, args.corpus, resume=args.resume, device=args.device,
                         progress=not args.quiet)
     held = json.loads((Path(run)/'eval.json').read_text())['heldout'] if (Path(run)/'eval.json').exists() else {}
-    print(f"{run}: {model.bottleneck} encoder, {model.dim}-d at {model.latent_rate:g} Hz, "
-          f"{args.objective} (λ = {args.lam:g}), {train.steps} steps"
-          + (f"; held-out mel distance {held['mel_distance_db']:.2f} dB" if held else ''))
+    what = (f"dual ({model.dual}) encoder, z_dyn {model.dim}-d ({model.bottleneck}) + z_rec {model.rec_dim}-d" if model.dual
+            else f"{model.bottleneck} encoder, {model.dim}-d")
+    print(f"{run}: {what} at {model.latent_rate:g} Hz, {args.objective} (λ = {args.lam:g}), {train.steps} steps"
+          + (f"; held-out mel distance {held['mel_distance_db']:.2f} dB" if held else '')
+          + (f", from z_dyn alone {held['mel_distance_dyn_db']:.2f} dB" if 'mel_distance_dyn_db' in held else ''))
     return 0
 
 def cmd_sweep_encoders(args) -> int:
@@ -182,6 +184,11 @@ def cmd_train_ar(args) -> int:
         nll = f"NLL {h['nll_dim']:.3f} nats/dim, " if 'nll_dim' in h else ''
         print(f"{run}: {cfg.head} head, memory {'on' if cfg.memory else 'off'}; held-out {nll}"
               f"Δx 1 − R² {h['dx_ratio']:.3f} [{h['dx_ratio_lo']:.3f}, {h['dx_ratio_hi']:.3f}], x {h['x_ratio']:.3f}")
+        d = json.loads(path.read_text()).get('decoded', {})
+        if 'mel_generated' in d:
+            print(f"decoded rollouts: mel distance {d['mel_generated']:.2f} dB [{d['mel_generated_lo']:.2f}, {d['mel_generated_hi']:.2f}] "
+                  f"against copy-last {d['mel_copy']:.2f} dB; audio in {run}/audio")
+        elif 'error' in d: print(f"rollouts not decoded: {d['error']}")
     return 0
 
 def cmd_ar(args) -> int:

@@ -110,3 +110,17 @@ def test_every_bottleneck_and_objective_train(tmp_path, tones_feats, bottleneck,
     assert len(m) == 3 and m[['loss', 'rec', name]].notna().all().all() and (m.loss.abs() < 1e6).all(), m
     z = TrainedEncoder(run).encode([np.zeros(16000, np.float32)])[0]
     assert z.shape == (13, 32) and np.isfinite(z).all()
+
+def test_dual_run_extracts_each_part(tmp_path):
+    "A dual-latent run trains through the CLI, and extracts z_dyn (the default) or the pair; a wrong part is named."
+    r = latentlab('train-encoder', *BASE, '--model', 'dual=residual', 'dim=4', 'rec_dim=8', 'channels=32',
+                  '--objective', 'predictability', '--lam', '0.1', '--steps', 10, '--train', 'ckpt_every=10', '--out', tmp_path/'run')
+    assert r.returncode == 0, r.stderr
+    assert 'dual (residual) encoder, z_dyn 4-d (ae) + z_rec 8-d' in r.stdout and 'from z_dyn alone' in r.stdout
+    for part, dim in (('dyn', 4), ('pair', 12)):
+        r = latentlab('extract', '--corpus', CORPUS, '--encoder', f"{tmp_path/'run'}:part={part}", '--out', tmp_path/part, '--quiet')
+        assert r.returncode == 0, r.stderr
+        store = Store(tmp_path/part)
+        assert store.dim == dim and store.meta['encoder_config']['part'] == part
+    r = latentlab('extract', '--corpus', CORPUS, '--encoder', f"{tmp_path/'run'}:part=both", '--out', tmp_path/'x', '--quiet')
+    assert r.returncode == 2 and "part must be 'dyn', 'rec' or 'pair'" in r.stderr, r.stderr

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import scipy.linalg
+import soundfile as sf
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -24,16 +25,19 @@ from ..catalogue import open_store
 from ..data.corpora import split_speakers
 from ..measure.core import Condition, Quantizer
 from ..store import Store
-from ..train.runs import (TrainError, config_diff, distributed, last_checkpoint, load_checkpoint, lr_at,
-                                  make_optimizer, prepare_run, read_metrics, save_checkpoint, keep_metrics, write_curves)
+from ..autoencoders import MelFrontEnd, TrainedEncoder, mel_distance_db
+from ..train.runs import (NonFinite, TrainError, config_diff, distributed, diverged, keep_metrics, last_checkpoint,
+                                  load_checkpoint, lr_at, make_optimizer, prepare_run, read_metrics, save_checkpoint,
+                                  update, write_curves)
 from .memory import ModelError, fit_codes, memory_rows, quantizer_arrays, quantizer_from
 from .ar import ARConfig, LatentAR, flops_per_frame, n_params, shifted
 
 # %% auto #0
-__all__ = ['ARTrainConfig', 'steps_for', 'Frames', 'split_of', 'fit_stats', 'code_condition', 'quantizer_of', 'load_frames',
-           'window', 'draw_windows', 'eval_windows', 'bootstrap', 'teacher_forced', 'frechet', 'rollouts', 'run_frames',
-           'save_best', 'val_loss', 'train_ar', 'finish_ar', 'load_ar', 'ar_settings', 'setting_name', 'width_for',
-           'store_label', 'phase0_row', 'compare_ar', 'plot_ar', 'ar_page']
+__all__ = ['REFERENCES', 'ARTrainConfig', 'steps_for', 'Frames', 'split_of', 'fit_stats', 'code_condition', 'quantizer_of',
+           'load_frames', 'window', 'draw_windows', 'eval_windows', 'bootstrap', 'teacher_forced', 'frechet',
+           'rollouts', 'rollout_decoder', 'decoded_mels', 'decode_rollouts', 'run_frames', 'save_best', 'val_loss',
+           'train_ar', 'finish_ar', 'load_ar', 'ar_settings', 'setting_name', 'width_for', 'store_label', 'phase0_row',
+           'compare_ar', 'plot_ar', 'audio_block', 'ar_page']
 
 # %% ../../nbs/models/02_runs.ipynb #835fa13a
 @dataclass
@@ -253,7 +257,55 @@ def rollouts(model:LatentAR, frames:Frames, stats:dict|None=None, prompt:int=25,
                 fd_real=frechet(flat(real), every))
     out['generated'] = frames.raw(gen).numpy()                                        # for decoding; not saved as JSON
     out['true'] = frames.raw(real).numpy()
+    out['prompt'] = frames.raw(true[:, :prompt]).numpy()
     return out
+
+# %% ../../nbs/models/02_runs.ipynb #f0e55f7e
+def rollout_decoder(store:Store) -> TrainedEncoder|None:
+    "The trained encoder that made `store` (None for other encoders); an error says why it cannot decode."
+    if store.meta.get('encoder') != 'trained': return None
+    folder = Path(store.meta.get('encoder_config', {}).get('run', ''))
+    if not (folder/'config.json').exists():
+        raise ModelError(f"{store.path} was extracted by the trained encoder in {folder}, which is gone; "
+                         "put the run folder back there to decode its rollouts")
+    part = store.meta['encoder_config'].get('part')                                 # a dual run: the part extracted
+    if part == 'rec': raise ModelError(f"{store.path} holds a dual run's z_rec, which cannot be decoded alone")
+    enc = TrainedEncoder(folder, 'cpu', part)
+    if (enc.frame_rate, enc.dim) != (store.frame_rate, store.dim):
+        raise ModelError(f"{store.path} has {store.dim}-d frames at {store.frame_rate:g} Hz but its encoder {folder} makes "
+                         f"{enc.dim}-d at {enc.frame_rate:g} Hz (a pooled store?); decode from the unpooled store")
+    return enc
+
+def decoded_mels(enc:TrainedEncoder, latents:np.ndarray) -> np.ndarray:
+    "Normalised log-mels (B, T, n_mels) of latent sequences (B, n, dim) through `enc`'s decoder."
+    out, cfg = enc.decode(list(latents)), enc.model.cfg
+    if cfg.kind == 'wave':
+        front = MelFrontEnd(cfg.sample_rate, cfg.n_mels, cfg.mel_hop)
+        out = [front(torch.as_tensor(a)[None])[0].numpy() for a in out]
+    return np.stack(out)
+
+def decode_rollouts(enc:TrainedEncoder, roll:dict, out:Path|None=None, n_audio:int=2, seed:int=0) -> dict:
+    "Mel distance (dB) of decoded rollouts, and of copy-last, to the decoded true continuations; audio of the first `n_audio` in `out/audio`."
+    prompt, gen, true = roll['prompt'], roll['generated'], roll['true']
+    copy = np.repeat(prompt[:, -1:], gen.shape[1], 1)
+    mels = {k: decoded_mels(enc, np.concatenate([prompt, v], 1)) for k, v in dict(generated=gen, copy=copy, true=true).items()}
+    cut = round(mels['true'].shape[1] * prompt.shape[1] / (prompt.shape[1] + gen.shape[1]))   # the continuation's mel frames
+    res = dict(mel_frames=int(mels['true'].shape[1] - cut))
+    boots = np.random.default_rng(seed).integers(0, len(gen), (1000, len(gen)))
+    for k in ('generated', 'copy'):
+        d = np.array([mel_distance_db(mels['true'][i, cut:], mels[k][i, cut:]) for i in range(len(gen))])
+        res[f'mel_{k}'] = float(d.mean())
+        res[f'mel_{k}_lo'], res[f'mel_{k}_hi'] = map(float, np.percentile(d[boots].mean(1), [2.5, 97.5]))
+    if out is not None and n_audio:
+        (Path(out)/'audio').mkdir(parents=True, exist_ok=True)
+        res['audio'] = []
+        for i in range(min(n_audio, len(gen))):
+            for k in ('generated', 'true'):
+                wav = enc.audio([np.concatenate([prompt[i], roll[k][i]])])[0]
+                name = f'audio/{i}-{k}.wav'
+                atomic_write(Path(out)/name, lambda f: sf.write(f, wav, enc.sample_rate, format='WAV'))
+                res['audio'].append(name)
+    return res
 
 # %% ../../nbs/models/02_runs.ipynb #91771823
 def run_frames(out:Path, store:Store, cfg:ARConfig, t:ARTrainConfig) -> tuple[dict, np.ndarray]:
@@ -328,14 +380,10 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
             model.train()
             valid = model.valid(pos)
             with autocast: loss = (step_fn(prev, x, pos, rows).float() * valid).sum() / valid.sum()
-            if not torch.isfinite(loss):
+            try: grad_norm = update(opt, model.parameters(), loss, t.grad_clip)
+            except NonFinite as e:
                 if log: log.close()
-                raise TrainError(f"{out}: the loss is {loss.item()} at step {step}; stopped, the last good checkpoint "
-                                 f"(step {good}) is kept. Lower the learning rate, or check the store for extreme values")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
-            opt.step()
+                raise diverged(out, step, good, e, "Lower the learning rate, or check the store for extreme values") from None
             done = step + 1
             line = {}
             if done % t.eval_every == 0 or done == steps:
@@ -370,8 +418,11 @@ def finish_ar(out:Path, store:Store, model:LatentAR, stats:dict, splits:np.ndarr
     try: roll = rollouts(model, held, stats, device=device)
     except ModelError as e: result['rollouts'] = dict(error=str(e))
     else:
-        result['rollouts'] = {k: v for k, v in roll.items() if k not in ('generated', 'true')}
-        np.savez(out/'rollouts.npz', generated=roll['generated'], true=roll['true'])
+        result['rollouts'] = {k: v for k, v in roll.items() if k not in ('prompt', 'generated', 'true')}
+        np.savez(out/'rollouts.npz', prompt=roll['prompt'], generated=roll['generated'], true=roll['true'])
+        try:
+            if enc := rollout_decoder(store): result['decoded'] = decode_rollouts(enc, roll, out)
+        except ModelError as e: result['decoded'] = dict(error=str(e))
     save_json(out/'eval.json', result)
     write_curves(out)
     return result
@@ -393,7 +444,7 @@ def ar_settings(head=('gmm',), memory=(False, True), noise=(0.,), short_context=
 
 def setting_name(s:dict) -> str:
     "A run folder's name for setting `s`, e.g. `gmm-memory-noise0.5-short8`."
-    parts = [s.get('head', 'gmm'), 'memory' if s.get('memory') else 'plain']
+    parts = [s.get('head', 'gmm'), ('memory' + ('-modes' if s.get('memory_key') == 'modes' else '')) if s.get('memory') else 'plain']
     if s.get('noise'): parts.append(f"noise{s['noise']:g}")
     if s.get('short_context'): parts.append(f"short{s['short_context']}")
     if s.get('d_model'): parts.append(f"width{s['d_model']}")
@@ -409,8 +460,9 @@ def width_for(cfg:ARConfig, params:int) -> int:
         last, d = count, d + step
 
 def store_label(spec:str) -> str:
-    "A folder name for a store spec."
-    return ''.join(c if c.isalnum() or c in '-_.' else '_' for c in Path(str(spec)).name or str(spec))
+    "A folder name for a store spec: a store folder's own name, or the whole spec, with characters other than letters, digits and `-_.` as `_`."
+    text = Path(str(spec)).name if Path(str(spec)).is_dir() else str(spec)
+    return ''.join(c if c.isalnum() or c in '-_.' else '_' for c in text)
 
 def phase0_row(store:Store, seed:int=0) -> dict:
     "The store's held-out Phase 0 ratios (Δx and x; mean of the last 4 frames, K = 64)."
@@ -440,43 +492,64 @@ def compare_ar(stores:list[str], out, flops:float=0., settings:list[dict]|None=N
             cfg = ARConfig.from_dict(base | s)
             run = train_ar(out/store_label(spec)/setting_name(s), spec, cfg, t, resume=True, progress=progress)
             ev = json.loads((run/'eval.json').read_text())
-            row = dict(store=str(spec), run=run.name, match=match, head=cfg.head, memory=cfg.memory, noise=cfg.noise,
+            row = dict(store=str(spec), run=run.name, folder=str(run.relative_to(out)), match=match, head=cfg.head, memory=cfg.memory, noise=cfg.noise,
                        short_context=cfg.short_context, d_model=cfg.d_model,
                        **{f'params_{k}': v for k, v in ev['params'].items()},
                        flops_per_frame=sum(ev['flops_per_frame'].values()), steps=json.loads((run/'config.json').read_text())['steps'],
                        **phase0, **ev['heldout'],
-                       **{k: v for k, v in ev['rollouts'].items() if isinstance(v, float)})
+                       **{k: v for k, v in ev['rollouts'].items() if isinstance(v, float)},
+                       **{k: v for k, v in ev.get('decoded', {}).items() if isinstance(v, float)})
             rows.append(row)
     table = pd.DataFrame(rows)
     atomic_write(out/'ar.parquet', lambda f: table.to_parquet(f, index=False))
-    write_html(out/'ar.html', 'AR models at matched compute', ar_page(table, flops or None))
+    write_html(out/'ar.html', 'AR models at matched compute', ar_page(table, flops or None, out))
     return table
 
 # %% ../../nbs/models/02_runs.ipynb #24922dd8
+REFERENCES = {'dx_ratio': ('phase0_dx', 'Phase 0'), 'x_ratio': ('phase0_x', 'Phase 0'),   # a measure's dashed line
+              'drift_mean': ('copy_mean', 'copy-last'), 'mel_generated': ('mel_copy', 'copy-last')}
+
 def plot_ar(table:pd.DataFrame, measure:str='dx_ratio', title:str='') -> go.Figure:
-    "One bar per run and store for `measure`, with 95% intervals; Phase 0's ratio as a line where it applies."
+    "One bar per run and store for `measure`, with 95% intervals; a dashed line for its reference (Phase 0, copy-last)."
     fig = go.Figure()
     for store, t in table.groupby('store', sort=False):
         if measure not in t or t[measure].isna().all(): continue
         fig.add_bar(x=t.run + ' (' + t.match + ')', y=t[measure], name=store,
                     error_y=dict(type='data', symmetric=False, array=t[f'{measure}_hi'] - t[measure],
                                  arrayminus=t[measure] - t[f'{measure}_lo']) if f'{measure}_lo' in t else None)
-        phase0 = {'dx_ratio': 'phase0_dx', 'x_ratio': 'phase0_x'}.get(measure)
-        if phase0 in t: fig.add_hline(y=float(t[phase0].iloc[0]), line_dash='dash', annotation_text=f'Phase 0, {store}')
+        ref, label = REFERENCES.get(measure, (None, ''))
+        if ref in t: fig.add_hline(y=float(t[ref].iloc[0]), line_dash='dash', annotation_text=f'{label}, {store}')
     fig.update_layout(title=title or measure, barmode='group', template='plotly_white', height=420, yaxis_title=measure)
     return fig
 
-def ar_page(table:pd.DataFrame, flops:float|None=None) -> list[str]:
-    "The blocks of the comparison's HTML page."
+def audio_block(table:pd.DataFrame, root:Path) -> str:
+    "Players for the decoded rollouts of each run that has them, beside the true continuations (paths relative to `root`)."
+    items = []
+    for r in table.itertuples():
+        wavs = sorted((root/r.folder/'audio').glob('*.wav')) if hasattr(r, 'folder') else []
+        players = ''.join(f'<figure><figcaption>{w.stem}</figcaption><audio controls src="{w.relative_to(root).as_posix()}">'
+                          '</audio></figure>' for w in wavs)
+        if players: items.append(f'<h4>{r.store}: {r.run}</h4><div style="display:flex;flex-wrap:wrap;gap:1em">{players}</div>')
+    if not items: return ''
+    return ('<h3>Rollouts, decoded</h3><p>Each rollout is decoded with the prompt before it by the encoder that made the '
+            'store; beside it, the true continuation decoded the same way.</p>' + ''.join(items))
+
+def ar_page(table:pd.DataFrame, flops:float|None=None, root:Path|None=None) -> list[str]:
+    "The blocks of the comparison's HTML page (with audio players for decoded rollouts when the run folders are under `root`)."
     how = ("<p>Each bar is one model, trained on the store's training speakers" +
            (f" for {flops:.3g} FLOPs" if flops else '') + " and measured on its held-out speakers. "
            "'flops': the setting itself; 'params': a model without the memory, widened to as many parameters as the "
            "backbone and memory together. dx_ratio is 1 − R² of the next step Δx in the store's units (Phase 0's dashed "
            "line: the same ratio for a lookup on the mean of the last 4 frames); nll_dim is nats per dimension in "
            "normalised units (lower is better); drift is the RMS distance per dimension between a 25-frame rollout and the "
-           "true continuation, against copying the last prompt frame. Intervals: 95% bootstrap over utterances.</p>")
+           "true continuation, against copying the last prompt frame; for stores from a trained encoder, mel_generated is "
+           "the RMS dB distance between the decoded rollout and the decoded true continuation (mel_copy: the same for "
+           "copying). Intervals: 95% bootstrap over utterances.</p>")
     figs = [plot_ar(table, m, t) for m, t in (('dx_ratio', 'Next-step error of Δx (1 − R²)'),
                                               ('nll_dim', 'NLL per dimension (nats)'),
-                                              ('drift_mean', 'Rollout drift (mean over the horizon)'))]
+                                              ('drift_mean', 'Rollout drift (mean over the horizon)'),
+                                              ('mel_generated', 'Decoded rollouts: mel distance to the true continuation (dB)'))
+            if m in table and table[m].notna().any()]
     cols = [c for c in table.columns if not c.endswith(('_lo', '_hi'))]
-    return [how] + [f.to_html(full_html=False, include_plotlyjs='cdn') for f in figs] + [table[cols].round(4).to_html(index=False)]
+    return ([how] + [f.to_html(full_html=False, include_plotlyjs='cdn') for f in figs] +
+            [audio_block(table, Path(root)) if root else ''] + [table[cols].round(4).to_html(index=False)])

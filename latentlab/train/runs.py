@@ -30,7 +30,8 @@ from .objectives import make_objective
 __all__ = ['TrainError', 'TrainConfig', 'run_config', 'config_diff', 'Features', 'speaker_split', 'teacher_encoder',
            'teacher_latents', 'features', 'draw_batch', 'Objective', 'latent_mask', 'with_teacher', 'save_checkpoint',
            'last_checkpoint', 'load_checkpoint', 'distributed', 'lr_at', 'make_optimizer', 'prepare_run',
-           'keep_metrics', 'train_encoder', 'evaluate', 'finish_run', 'read_metrics', 'plot_curves', 'write_curves']
+           'keep_metrics', 'NonFinite', 'update', 'diverged', 'train_encoder', 'evaluate', 'finish_run', 'read_metrics',
+           'plot_curves', 'write_curves']
 
 # %% ../../nbs/train/01_runs.ipynb #59675a36
 class TrainError(LatentlabError, RuntimeError):
@@ -155,6 +156,9 @@ class Objective(nn.Module):
         zmask = latent_mask(mask, self.model.stride, bn.z.shape[1])
         loss = rec + bn.loss
         metrics = {'rec': rec.item(), 'bottleneck': float(bn.loss.detach()), **metrics, **bn.metrics}
+        if bn.x_dyn is not None:                                                 # a residual dual model: z_dyn alone, too
+            rec_dyn, _ = self.model.reconstruction_loss(x, bn.x_dyn, mask)
+            loss, metrics['rec_dyn'] = loss + rec_dyn, rec_dyn.item()
         for name, lam, term in zip(self.names, self.lams, self.terms):
             value, m = term(bn.z, zmask, bn, teacher=teacher)
             loss = loss + lam * value
@@ -258,6 +262,25 @@ def keep_metrics(run:Path, upto:int):
     lines = [l for l in path.read_text().splitlines() if l and json.loads(l)['step'] <= upto]
     atomic_write(path, lambda f: f.write(''.join(l + '\n' for l in lines).encode()))
 
+class NonFinite(Exception):
+    "A NaN or infinite loss or gradient norm, found before the update."
+    def __init__(self, what:str, value:float): super().__init__(f"the {what} is {value}"); self.what, self.value = what, value
+
+def update(opt:torch.optim.Optimizer, params, loss:torch.Tensor, grad_clip:float) -> torch.Tensor:
+    "One optimiser step on `loss` with the gradient norm clipped to `grad_clip`; `NonFinite`, before the step, if the loss or gradient norm is not finite."
+    if not torch.isfinite(loss): raise NonFinite('loss', loss.item())
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norm = torch.nn.utils.clip_grad_norm_(params, grad_clip)
+    if not torch.isfinite(grad_norm): raise NonFinite('gradient norm', grad_norm.item())
+    opt.step()
+    return grad_norm
+
+def diverged(out:Path, step:int, good:int, e:NonFinite, hint:str) -> TrainError:
+    "The error that stops a run at `step` whose loss or gradient is no longer finite (`e`), before that step's update."
+    kept = f"the last good checkpoint (step {good}) is kept" if good else "no checkpoint had been written yet"
+    return TrainError(f"{out}: {e} at step {step}; stopped before its update, {kept}. {hint}")
+
 def train_encoder(out, model:AEConfig=AEConfig(), objectives:list[dict]=(), train:TrainConfig=TrainConfig(),
                   corpus:str='espeak', resume:bool=False, device:str|None=None, progress:bool=True,
                   feats:Features|None=None, until:int|None=None) -> Path:
@@ -295,14 +318,10 @@ def train_encoder(out, model:AEConfig=AEConfig(), objectives:list[dict]=(), trai
         for g in opt.param_groups: g['lr'] = lr_at(step, t)
         obj.train()
         with autocast: loss, metrics = step_fn(x, mask, teacher)
-        if not torch.isfinite(loss):
+        try: grad_norm = update(opt, obj.parameters(), loss, t.grad_clip)
+        except NonFinite as e:
             if log: log.close()
-            raise TrainError(f"{out}: the loss is {loss.item()} at step {step}; stopped, the last good checkpoint "
-                             f"(step {good}) is kept. Lower the learning rate or λ, or check the data for NaN")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(obj.parameters(), t.grad_clip)
-        opt.step()
+            raise diverged(out, step, good, e, "Lower the learning rate or λ, or check the data for NaN") from None
         done = step + 1
         if log and (done % t.log_every == 0 or done == t.steps):
             line = dict(step=done, loss=loss.item(), **metrics, grad_norm=grad_norm.item(), lr=lr_at(step, t),
@@ -324,26 +343,32 @@ def train_encoder(out, model:AEConfig=AEConfig(), objectives:list[dict]=(), trai
 # %% ../../nbs/train/01_runs.ipynb #f1eda0ae
 @torch.no_grad()
 def evaluate(model:nn.Module, feats:Features, batch:int=8, device:str='cpu', codec_utts:int=8) -> dict:
-    "Reconstruction cost of `model` on `feats` (whole utterances): mel distance in dB and the loss; for the waveform codec also SI-SDR, STOI and PESQ."
+    "Reconstruction cost of `model` on `feats` (whole utterances): mel distance in dB and the loss (for a dual model also from z_dyn alone); for the waveform codec also SI-SDR, STOI and PESQ."
     model.eval().to(device)
     wave = model.cfg.kind == 'wave'
     to_mel = MelFrontEnd(model.cfg.sample_rate, model.cfg.n_mels, model.cfg.mel_hop).to(device) if wave else None
-    dist_sum, dist_n, loss_sum, n, scores = 0., 0, 0., 0, []
+    dist_sum, dyn_sum, dist_n, loss_sum, n, scores = 0., 0., 0, 0., 0, []
     for b in range(0, len(feats), batch):
         xs = feats.x[b:b + batch]
         x = torch.zeros(len(xs), max(map(len, xs)), xs[0].shape[1]); mask = torch.zeros(x.shape[:2], dtype=torch.bool)
         for i, xi in enumerate(xs): x[i, :len(xi)], mask[i, :len(xi)] = xi, True
         x, mask = x.to(device), mask.to(device)
-        x_hat, _ = model(x)
+        x_hat, b = model(x)
+        x_dyn = model.decode_dyn(b.z, x.shape[1]) if model.cfg.dual else None       # a dual model's z_dyn alone
         frames = int(mask.sum())
         loss_sum += float(model.reconstruction_loss(x, x_hat, mask)[0]) * frames; n += frames
-        if not wave: dist_sum += float(mel_distance_db(x, x_hat, mask)) * frames; dist_n += frames; continue
+        if not wave:
+            dist_sum += float(mel_distance_db(x, x_hat, mask)) * frames; dist_n += frames
+            if x_dyn is not None: dyn_sum += float(mel_distance_db(x, x_dyn, mask)) * frames
+            continue
         for i, xi in enumerate(xs):                                            # the codec: mels of the audio, and audio metrics
             ref, est = xi[:, 0].to(device), x_hat[i, :len(xi), 0]
             m_ref, m_est = to_mel(ref[None]), to_mel(est[None])
             dist_sum += float(mel_distance_db(m_ref, m_est)) * m_ref.shape[1]; dist_n += m_ref.shape[1]
+            if x_dyn is not None: dyn_sum += float(mel_distance_db(m_ref, to_mel(x_dyn[i, :len(xi), 0][None]))) * m_ref.shape[1]
             if len(scores) < codec_utts: scores.append(codec_metrics(ref.cpu().numpy(), est.cpu().numpy(), model.cfg.sample_rate))
     out = dict(mel_distance_db=dist_sum / max(dist_n, 1), rec=loss_sum / max(n, 1), frames=n)
+    if model.cfg.dual: out['mel_distance_dyn_db'] = dyn_sum / max(dist_n, 1)
     if scores:
         for key in ('si_sdr', 'stoi', 'pesq'):
             values = [s[key] for s in scores if not math.isnan(s[key])]
