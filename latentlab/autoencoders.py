@@ -539,14 +539,18 @@ class DualAutoencoder(LatentAutoencoder):
         if self.cfg.dual == 'residual': return self.decoder(z_dyn)[:, :n]
         return self.decoder(torch.cat([z_dyn, z_dyn.new_zeros(*z_dyn.shape[:-1], self.cfg.rec_dim)], -1))[:, :n]
 
-    def forward(self, x:torch.Tensor) -> tuple[torch.Tensor, Bottlenecked]:
+    def encode_pair(self, x:torch.Tensor) -> Bottlenecked:
+        "z_dyn (`z`) and z_rec (`rec`) of input `x`; for 'residual' also what z_dyn alone gives (`x_dyn`)."
         b = self.bottleneck(self.encode(x))                             # z_dyn: (B, T', dim)
-        n = x.shape[1]
         if self.cfg.dual == 'residual':
-            b.x_dyn = self.decode_dyn(b.z, n)                           # what z_dyn alone gives
+            b.x_dyn = self.decode_dyn(b.z, x.shape[1])
             b.rec = self.encode_rec(x - b.x_dyn.detach(), b.z)
-            return b.x_dyn + self.rec_decoder(b.rec)[:, :n], b
-        b.rec = self.encode_rec(x, b.z)
+        else: b.rec = self.encode_rec(x, b.z)
+        return b
+
+    def forward(self, x:torch.Tensor) -> tuple[torch.Tensor, Bottlenecked]:
+        b, n = self.encode_pair(x), x.shape[1]
+        if self.cfg.dual == 'residual': return b.x_dyn + self.rec_decoder(b.rec)[:, :n], b
         z_rec = b.rec
         if self.training and self.cfg.rec_dropout:                      # some sequences decoded from z_dyn alone
             keep = torch.rand(len(x), 1, 1, device=x.device) >= self.cfg.rec_dropout
@@ -560,10 +564,8 @@ class DualAutoencoder(LatentAutoencoder):
         was = self.training
         self.eval()
         try:
-            b = self.bottleneck(self.encode(x))
-            x_dyn = self.decode_dyn(b.z, x.shape[1]) if self.cfg.dual == 'residual' else None
-            z_rec = self.encode_rec(x if x_dyn is None else x - x_dyn, b.z)
-            return dict(dyn=b.z, rec=z_rec, pair=torch.cat([b.z, z_rec], -1))[part]
+            b = self.encode_pair(x)
+            return dict(dyn=b.z, rec=b.rec, pair=torch.cat([b.z, b.rec], -1))[part]
         finally: self.train(was)
 
 # %% ../nbs/12_autoencoders.ipynb #7abc2d36

@@ -26,3 +26,15 @@ def kill_once_checkpointed(args, out:Path, first:str, timeout:float=300.):
         time.sleep(0.02)
     assert p.poll() is None, "the run finished before it could be killed"
     p.send_signal(signal.SIGKILL); p.wait()
+
+def one_and_two_processes(args, tmp_path:Path) -> tuple[Path, Path]:
+    "Run `latentlab *args` as one process into tmp_path/'one' and as two gloo processes under torchrun into tmp_path/'two'; both must succeed."
+    import subprocess
+    env = {**os.environ, 'OMP_NUM_THREADS': '1'}
+    one = latentlab(*args, '--out', tmp_path/'one', env=env)
+    assert one.returncode == 0, one.stderr
+    torchrun = str(Path(sys.executable).parent/'torchrun')
+    two = subprocess.run([torchrun, '--standalone', '--nproc-per-node', '2', LATENTLAB, *map(str, args), '--out', str(tmp_path/'two')],
+                         capture_output=True, text=True, env=env)
+    assert two.returncode == 0, two.stderr[-3000:]
+    return tmp_path/'one', tmp_path/'two'

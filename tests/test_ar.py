@@ -1,13 +1,11 @@
 """AR models as a user runs them, through the CLI: a run and its measures, a run killed with SIGKILL and resumed to
 the same bits, two gloo processes under torchrun against one, the refusals, and the matched-compute comparison."""
-import json, os, subprocess, sys
+import json
 from pathlib import Path
-from conftest import kill_once_checkpointed, latentlab
-import pandas as pd, pytest, torch
+from conftest import kill_once_checkpointed, latentlab, one_and_two_processes
+import pandas as pd, torch
 from safetensors.torch import load_file
 
-BIN = Path(sys.executable).parent
-LATENTLAB, TORCHRUN = str(BIN/'latentlab'), str(BIN/'torchrun')
 STORE = 'walk:speakers=8,utts=20,dim=4,noise=2.5'
 SMALL = ['--model', 'd_model=32', 'layers=2', 'n_heads=2', 'context=16', 'components=4', 'predict=dx']
 BASE = ['--store', STORE, *SMALL, '--batch-size', '8', '--quiet']
@@ -63,13 +61,7 @@ def test_two_gloo_processes_match_one(tmp_path):
     "DDP over two processes, each with half the global batch, ends with the weights of one process with all of it."
     args = ['train-ar', '--store', STORE, '--model', 'd_model=32', 'layers=2', 'n_heads=2', 'context=16', 'components=4',
             '--batch-size', '8', '--quiet', '--steps', 6, '--train', 'ckpt_every=6', 'eval_every=6', 'warmup=2']
-    env = {**os.environ, 'OMP_NUM_THREADS': '1'}
-    one = latentlab(*args, '--out', tmp_path/'one', env=env)
-    assert one.returncode == 0, one.stderr
-    two = subprocess.run([TORCHRUN, '--standalone', '--nproc-per-node', '2', LATENTLAB, *map(str, args), '--out', str(tmp_path/'two')],
-                         capture_output=True, text=True, env=env)
-    assert two.returncode == 0, two.stderr[-3000:]
-    a, b = last_weights(tmp_path/'one'), last_weights(tmp_path/'two')
+    a, b = map(last_weights, one_and_two_processes(args, tmp_path))
     assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-5
 
 def test_ar_comparison_cli(tmp_path):

@@ -1,14 +1,12 @@
 """Training encoders as a user does it, through the CLI: a run, its latents extracted through `--encoder RUN`, a run
 killed with SIGKILL and resumed to the same bits, two gloo processes under torchrun against one, and the refusals."""
-import json, os, subprocess, sys
+import json
 from pathlib import Path
-from conftest import kill_once_checkpointed, latentlab
+from conftest import kill_once_checkpointed, latentlab, one_and_two_processes
 import numpy as np, pytest, torch
 from safetensors.torch import load_file
 from latentlab.store import Store
 
-BIN = Path(sys.executable).parent
-LATENTLAB, TORCHRUN = str(BIN/'latentlab'), str(BIN/'torchrun')
 CORPUS = 'tones:speakers=4,utts=4,seconds=4'
 BASE = ['--corpus', CORPUS, '--bottleneck', 'ae', '--batch-size', '8', '--quiet']
 
@@ -59,13 +57,7 @@ def test_refusals_name_the_problem(tmp_path):
 def test_two_gloo_processes_match_one(tmp_path):
     "DDP over two processes, each with half the global batch, ends with the weights of one process with all of it."
     args = ['train-encoder', *BASE, '--steps', 6, '--train', 'ckpt_every=6', 'warmup=2']
-    env = {**os.environ, 'OMP_NUM_THREADS': '1'}
-    one = latentlab(*args, '--out', tmp_path/'one', env=env)
-    assert one.returncode == 0, one.stderr
-    two = subprocess.run([TORCHRUN, '--standalone', '--nproc-per-node', '2', LATENTLAB, *map(str, args), '--out', str(tmp_path/'two')],
-                         capture_output=True, text=True, env=env)
-    assert two.returncode == 0, two.stderr[-3000:]
-    a, b = weights(tmp_path/'one'), weights(tmp_path/'two')
+    a, b = map(weights, one_and_two_processes(args, tmp_path))
     assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-5
     moved = json.loads((tmp_path/'two'/'metrics.jsonl').read_text().splitlines()[-1])['step']
     assert moved == 6
