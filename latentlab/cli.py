@@ -1,4 +1,4 @@
-"""`latentlab extract`, `info`, `phase0`, `report`, `compare`, `train-encoder`, `sweep-encoders`, `train-ar` and `ar`: a thin layer over the library, for sweeps and scripts.
+"""`latentlab extract`, `info`, `phase0`, `report`, `compare`, `train-encoder`, `sweep-encoders`, `train-ar`, `ar` and `experiment`: a thin layer over the library, for sweeps and scripts.
 
 Docs: https://latentlab.github.io/latentlab/cli.html.md"""
 
@@ -16,7 +16,7 @@ from .core import LatentlabError, atomic_write, parse_spec
 __all__ = ['STORE_HELP', 'PRESET_NAMES', 'DOCS', 'COLUMNS_DOC', 'PLOTLY_HELP', 'FIGURES_HELP', 'PHASE0_OUTPUT', 'REPORT_OUTPUT',
            'parse_shard', 'cmd_extract', 'cmd_info', 'preset', 'format_table', 'cmd_phase0', 'parse_settings',
            'train_settings', 'configs', 'cmd_train_encoder', 'cmd_sweep_encoders', 'switch_values', 'ar_configs',
-           'cmd_train_ar', 'cmd_ar', 'cmd_report', 'make_parser', 'main']
+           'cmd_train_ar', 'cmd_ar', 'cmd_experiment', 'cmd_report', 'make_parser', 'main']
 
 # %% ../nbs/91_cli.ipynb #2477de03
 def parse_shard(text:str) -> tuple[int, int]:
@@ -207,6 +207,24 @@ def cmd_ar(args) -> int:
     return 0
 
 # %% ../nbs/91_cli.ipynb #677b161f
+def cmd_experiment(args) -> int:
+    "Run (or resume) an experiment; print where its table, page and answers are, and the answers."
+    from latentlab.experiment import PRESETS, load_config, run_experiment
+    cfg = load_config(args.config)
+    if args.show:
+        print(PRESETS[args.config].strip() if args.config in PRESETS else Path(args.config).read_text().strip())
+        return 0
+    if not args.out: raise LatentlabError("give --out DIR: the folder the experiment writes (and resumes from)")
+    if args.plan:
+        from latentlab.experiment import experiment_plan
+        print('\n'.join(experiment_plan(cfg, args.out)))
+        return 0
+    run_experiment(cfg, args.out, progress=not args.quiet)
+    print((Path(args.out)/'answers.md').read_text())
+    print(f"{args.out}/experiment.html, {args.out}/summary.parquet, {args.out}/table.parquet, {args.out}/answers.md")
+    return 0
+
+# %% ../nbs/91_cli.ipynb #5dfce7e7
 def cmd_report(args) -> int:
     "Write the report of one store, or the comparison of several, to one HTML page."
     from latentlab.catalogue import open_store
@@ -398,6 +416,17 @@ def make_parser() -> argparse.ArgumentParser:
     ar.add_argument('--short-context', default='off', help="the short-context transformer: on (8 frames), off, a window, or several")
     ar.add_argument('--no-match-params', action='store_true', help="skip the widened twins that match the memory's parameters")
     ar.set_defaults(func=cmd_ar)
+    exp = sub.add_parser('experiment', help="every latent space, every measure, and the answers from the numbers (resumable)",
+                         epilog="what it writes: DIR/config.json, DIR/cells/ROW/sSEED/COLUMN.json (one cell each), DIR/runs/ "
+                                "(encoders), DIR/stores/, DIR/ar/ (AR runs), DIR/table.parquet (a row per latent space and seed), "
+                                "DIR/summary.parquet (over seeds), DIR/answers.md and DIR/experiment.html; "
+                                f"{DOCS}/experiment.html")
+    exp.add_argument('config', metavar='CONFIG', help="a TOML file, or a preset: ci (minutes), small (about an hour on 2 CPU cores), large (a GPU)")
+    exp.add_argument('--out', help="the experiment's folder; rerun with the same CONFIG to resume")
+    exp.add_argument('--show', action='store_true', help="print the config and stop")
+    exp.add_argument('--plan', action='store_true', help="print the encoder training and extraction as separate commands (for a cluster) and stop")
+    exp.add_argument('--quiet', action='store_true', help="no progress bars")
+    exp.set_defaults(func=cmd_experiment)
     return parser
 
 def main(argv=None) -> int:

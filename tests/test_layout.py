@@ -8,7 +8,7 @@ from conftest import ROOT
 
 LIB = ROOT/'latentlab'
 FLOORS = {'core': 0, 'data': 1, 'encoders': 2, 'pretrained': 2, 'autoencoders': 2, 'store': 3, 'catalogue': 3, 'measure': 4, 'train': 5, 'models': 6,
-          'widgets': 7, 'cli': 7}
+          'experiment': 7, 'widgets': 8, 'cli': 8}
 
 def module_name(path: Path) -> str:
     return '.'.join(path.relative_to(ROOT).with_suffix('').parts).removesuffix('.__init__')

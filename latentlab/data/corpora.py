@@ -17,8 +17,8 @@ from .synthetic import sticky_tones
 # %% auto #0
 __all__ = ['ESPEAK_ACCENTS', 'TONES_OPTIONS', 'CorpusError', 'Utterance', 'frame_phones', 'audio_files', 'is_librispeech_name',
            'librispeech_utterance', 'folder_utterance', 'librispeech_corpus', 'folder_corpus', 'make_sentence',
-           'voice_variant', 'espeak_data_dir', 'clean_phone', 'espeak_synth', 'espeak_speakers', 'espeak_corpus',
-           'tones_corpus', 'parse_espeak_spec', 'parse_tones_spec', 'load_corpus', 'split_speakers']
+           'voice_variant', 'espeak_data_dir', 'fresh_library', 'clean_phone', 'espeak_synth', 'espeak_speakers',
+           'espeak_corpus', 'tones_corpus', 'parse_espeak_spec', 'parse_tones_spec', 'load_corpus', 'split_speakers']
 
 # %% ../../nbs/data/01_corpora.ipynb #ee992eee
 class CorpusError(LatentlabError, ValueError):
@@ -182,16 +182,23 @@ class _Event(ctypes.Structure):
 _SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
                                   ctypes.POINTER(_Event))
 _EVENT_END, _EVENT_PHONEME = 0, 7   # espeakEVENT_LIST_TERMINATED, espeakEVENT_PHONEME
-_espeak_lock = threading.Lock()
+_espeak_lock = threading.RLock()
 _espeak_state = {}
 
-def _espeak():
-    "The eSpeak NG library, initialised for synchronous synthesis with phoneme events; again if its data folder went."
-    if 'lib' in _espeak_state and not (_espeak_state['data']/'phontab').exists():
+def fresh_library(path:str) -> ctypes.CDLL:
+    "A new instance of the shared library at `path` (a copy loaded under another name), its static state unset."
+    with tempfile.TemporaryDirectory() as d:
+        copy = Path(d)/Path(path).name
+        shutil.copy(path, copy)
+        return ctypes.CDLL(str(copy))                    # mapped: the file may go
+
+def _espeak(fresh:bool=False):
+    "The eSpeak NG library, initialised for synchronous synthesis with phoneme events; again if its data folder went, or from a fresh copy if asked."
+    if 'lib' in _espeak_state and (fresh or not (_espeak_state['data']/'phontab').exists()):
         _espeak_state['lib'].espeak_Terminate(); _espeak_state.clear()   # its folder was in a cache since removed
     if 'lib' not in _espeak_state:
         import espeakng_loader
-        lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        lib = fresh_library(espeakng_loader.get_library_path()) if fresh else ctypes.CDLL(espeakng_loader.get_library_path())
         lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
                                      ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
         data = espeak_data_dir(espeakng_loader.get_data_path())
@@ -256,13 +263,15 @@ def espeak_speakers(n:int) -> list[dict]:
 def espeak_corpus(n_speakers:int=8, n_utts:int=40, seed:int=0) -> list[Utterance]:
     "Deterministic read speech: `n_utts` generated sentences from each of `n_speakers` eSpeak NG voices."
     utts = []
-    for spk in espeak_speakers(n_speakers):
-        rng = random.Random(f'{seed}-{spk["id"]}')
-        for i in range(n_utts):
-            text = make_sentence(rng)
-            audio, sr, segs = espeak_synth(text, spk['voice'], spk['rate'])
-            utts.append(Utterance(f'{spk["id"]}-{i:04d}', spk['id'], audio=audio, sample_rate=sr,
-                                  transcript=text, phones=segs, reader='espeak'))
+    with _espeak_lock:
+        _espeak(fresh=True)                              # eSpeak's hidden state from nothing: the same audio every time
+        for spk in espeak_speakers(n_speakers):
+            rng = random.Random(f'{seed}-{spk["id"]}')
+            for i in range(n_utts):
+                text = make_sentence(rng)
+                audio, sr, segs = espeak_synth(text, spk['voice'], spk['rate'])
+                utts.append(Utterance(f'{spk["id"]}-{i:04d}', spk['id'], audio=audio, sample_rate=sr,
+                                      transcript=text, phones=segs, reader='espeak'))
     return utts
 
 # %% ../../nbs/data/01_corpora.ipynb #d79a82a0

@@ -23,7 +23,8 @@ from ..core import LatentlabError, atomic_write, from_fields, parse_spec, save_j
 from ..encoders import load_encoder, n_frames, pad_batch
 from ..store import pool_factor, pool_frames
 from ..data.corpora import Utterance, load_corpus, split_speakers
-from ..autoencoders import AEConfig, MelFrontEnd, build_model, codec_metrics, mel_distance_db, save_autoencoder
+from ..autoencoders import (AEConfig, MelFrontEnd, build_model, codec_metrics, load_autoencoder, mel_distance_db,
+                                   save_autoencoder)
 from .objectives import make_objective
 
 # %% auto #0
@@ -50,6 +51,7 @@ class TrainConfig:
     precision:str='float32'    # or 'bfloat16': autocast
     seed:int=0
     heldout:float=0.25         # share of speakers held out (as `latentlab extract` splits them)
+    split_seed:int|None=None   # seed of that split; None: `seed` (an experiment keeps one split across its seeds)
     log_every:int=10
     ckpt_every:int=100
     teacher:str|None=None      # an encoder whose latents the 'distill' objective matches: whisper-tiny, a run folder, ...
@@ -58,6 +60,9 @@ class TrainConfig:
     def from_dict(cls, d:dict) -> TrainConfig:
         "A config from a dict, refusing keys it does not have."
         return from_fields(cls, d, 'training', TrainError)
+
+    @property
+    def split(self) -> int: return self.seed if self.split_seed is None else self.split_seed
 
 # %% ../../nbs/train/01_runs.ipynb #25a5b6ea
 def run_config(model:AEConfig, objectives:list[dict], train:TrainConfig, corpus:str) -> dict:
@@ -303,7 +308,7 @@ def train_encoder(out, model:AEConfig=AEConfig(), objectives:list[dict]=(), trai
     if start >= t.steps:
         if rank == 0: finish_run(out, obj.model, corpus, t, device)
         return out
-    feats = feats or features(net, speaker_split(load_corpus(corpus), t.heldout, t.seed)[0], progress=progress, teacher=t.teacher)
+    feats = feats or features(net, speaker_split(load_corpus(corpus), t.heldout, t.split)[0], progress=progress, teacher=t.teacher)
     step_fn = nn.parallel.DistributedDataParallel(obj) if world > 1 else obj
     autocast = (torch.autocast(device.split(':')[0], dtype=torch.bfloat16) if t.precision == 'bfloat16' else nullcontext())
     length = t.chunk_frames * net.stride
@@ -377,9 +382,10 @@ def evaluate(model:nn.Module, feats:Features, batch:int=8, device:str='cpu', cod
     return out
 
 def finish_run(out:Path, model:nn.Module, corpus:str, t:TrainConfig, device:str):
-    "Write `eval.json` (held-out reconstruction) and `curves.html` of a finished run."
+    "Write `eval.json` (held-out reconstruction, of the weights on disk) and `curves.html` of a finished run."
     if not (out/'eval.json').exists():
-        held = speaker_split(load_corpus(corpus), t.heldout, t.seed)[1]
+        if (out/'model.safetensors').exists(): model = load_autoencoder(out, device)   # what was saved: a resumed run measures the same bits
+        held = speaker_split(load_corpus(corpus), t.heldout, t.split)[1]
         save_json(out/'eval.json', dict(heldout=evaluate(model, features(model, held), device=device),
                                         speakers=len({u.speaker for u in held}), utterances=len(held)))
     write_curves(out)

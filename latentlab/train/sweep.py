@@ -64,7 +64,7 @@ def measure_run(run:Path, corpus:str, store_dir:Path, conds=SEED, n_boot:int=200
     run, config = Path(run), json.loads((Path(run)/'config.json').read_text())
     t = config['train']
     meta = extract(load_corpus(corpus), TrainedEncoder(run, device='cpu'), store_dir, corpus=corpus,
-                   heldout=t['heldout'], seed=t['seed'], progress=progress)
+                   heldout=t['heldout'], seed=TrainConfig.from_dict(t).split, progress=progress)
     table = variance_ratio(Store(store_dir), conds, refs=False, n_boot=n_boot, seed=t['seed'])
     row = {'run': run.name, **json.loads((run/'eval.json').read_text())['heldout']}
     held = table[(table.split == 'heldout')]
@@ -89,9 +89,9 @@ def sweep_encoders(grid:str|list[dict], out, corpus:str='espeak', train:TrainCon
         name, run = run_name(s), out/'runs'/run_name(s)
         done = (run/'eval.json').exists()
         if not done:
-            front = (m.kind, m.sample_rate, m.n_mels, m.mel_rate, m.latent_rate, t.heldout, t.seed, t.teacher)
+            front = (m.kind, m.sample_rate, m.n_mels, m.mel_rate, m.latent_rate, t.heldout, t.split, t.teacher)
             if front not in cache:                               # the features of a front end, once per sweep
-                cache[front] = features(build_model(m), speaker_split(load_corpus(corpus), t.heldout, t.seed)[0], teacher=t.teacher)
+                cache[front] = features(build_model(m), speaker_split(load_corpus(corpus), t.heldout, t.split)[0], teacher=t.teacher)
             train_encoder(run, m, parse_objective(s['objective'], s['lam']), t, corpus, resume=run.exists(),
                           progress=progress, feats=cache[front])
         rows.append({**s, **measure_run(run, corpus, out/'stores'/name, conds, n_boot, progress)})

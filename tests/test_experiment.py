@@ -1,0 +1,94 @@
+"The experiment command end to end on the `ci` preset: every row kind and column, answers built from the numbers, resuming after a kill to the same table, and a changed config refused."
+import json, os, shutil, signal, subprocess, time
+from pathlib import Path
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import LATENTLAB, latentlab
+
+KINDS = {'control', 'logmel', 'pretrained', 'random', 'trained', 'dual'}
+COLUMNS = ('recon_db', 'phase0_dx', 'phase0_x', 'phase0_dx_train', 'phase0_dx_random', 'best_dx', 'best_x',
+           'dx_within_participation_ratio', 'bic_components', 'x_twonn', 'speaker_share', 'plain_nll_dim', 'error',
+           'nats_per_s', 'memory_gain', 'stabiliser_drift_change', 'plain_drift_mean')
+
+@pytest.fixture(scope='module')
+def env(tmp_path_factory):
+    return {**os.environ, 'LATENTLAB_CACHE': str(tmp_path_factory.mktemp('cache'))}
+
+@pytest.fixture(scope='module')
+def done(tmp_path_factory, env):
+    "The `ci` experiment, run once through the command line."
+    out = tmp_path_factory.mktemp('exp')/'ci'
+    t0 = time.perf_counter()
+    r = latentlab('experiment', 'ci', '--out', out, '--quiet', env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    print(f"ci experiment: {time.perf_counter() - t0:.0f} s")
+    return out, r.stdout
+
+def test_every_row_kind_and_column(done):
+    out, stdout = done
+    summary = pd.read_parquet(out/'summary.parquet')
+    assert set(summary.kind) == KINDS
+    for col in COLUMNS: assert summary[col].notna().any(), col
+    assert summary.loc[summary.kind.isin(['trained', 'dual']), 'recon_db'].notna().all()
+    assert summary.loc[~summary.kind.isin(['trained', 'dual']), 'recon_db'].isna().all()   # no decoder, no cost
+    table = pd.read_parquet(out/'table.parquet')
+    assert (table[table.kind == 'trained'].groupby('latent').seed.nunique() == 2).all()     # each trained row at both seeds
+    assert (table[~table.kind.isin(['trained', 'dual'])].groupby('latent').seed.nunique() == 1).all()
+    t = summary[summary.kind == 'trained'].iloc[0]                                         # intervals across seeds
+    seeds = table[table.latent == t.latent].plain_nll_dim.to_numpy()
+    assert np.isclose(t.plain_nll_dim, seeds.mean()) and t.plain_nll_dim_lo < seeds.min() <= seeds.max() < t.plain_nll_dim_hi
+    page = (out/'experiment.html').read_text()
+    assert page.count('class="plotly-graph-div"') == 4 and 'Summary over seeds' in page
+    assert '## 3. Dual latents' in stdout and 'experiment.html' in stdout
+
+def test_answers_come_from_the_numbers(done):
+    out, _ = done
+    from latentlab.experiment import rank_agreement
+    s = pd.read_parquet(out/'summary.parquet')
+    answers = (out/'answers.md').read_text()
+    speech = s[s.kind != 'control']
+    proxy = rank_agreement(speech.phase0_dx, speech.plain_nll_dim)
+    assert f"is {proxy['rho']:.2f} [{proxy['lo']:.2f}, {proxy['hi']:.2f}]" in answers
+    base = s[(s.kind == 'trained') & (s.objective == 'none')].iloc[0]
+    pair = s[(s.kind == 'dual') & (s.part == 'pair')].iloc[0]
+    dyn = s[(s.kind == 'dual') & (s.part == 'z_dyn')].iloc[0]
+    assert f"{pair.recon_db / base.recon_db - 1:+.1%} against the baseline" in answers
+    assert f"{base.nats_per_s / dyn.nats_per_s:.2f}× cheaper" in answers
+    for q in ('Controls', '1a.', '1b.', '2.', '3.', 'Engram', 'coarseness', 'future', 'semantic'): assert q in answers, q
+
+def test_rerun_reads_every_cell(done, env):
+    out, _ = done
+    before = {p: p.stat().st_mtime_ns for p in (out/'cells').rglob('*.json')}
+    t0 = time.perf_counter()
+    r = latentlab('experiment', 'ci', '--out', out, '--quiet', env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert time.perf_counter() - t0 < 30
+    assert {p: p.stat().st_mtime_ns for p in (out/'cells').rglob('*.json')} == before
+
+def test_killed_experiment_resumes_to_the_same_table(done, env, tmp_path):
+    ref, _ = done
+    out = tmp_path/'ci'
+    p = subprocess.Popen([LATENTLAB, 'experiment', 'ci', '--out', str(out), '--quiet'], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300                 # killed inside the trained rows' cells, halfway through the run
+    while time.time() < deadline and p.poll() is None:
+        cells = out/'cells'
+        if cells.is_dir() and any(cells.glob('trained_predictability*/s0/ar-plain.json')): break
+        time.sleep(0.05)
+    assert p.poll() is None, "the experiment finished before it could be killed"
+    p.send_signal(signal.SIGKILL); p.wait()
+    assert not (out/'summary.parquet').exists()
+    r = latentlab('experiment', 'ci', '--out', out, '--quiet', env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    a, b = pd.read_parquet(ref/'table.parquet'), pd.read_parquet(out/'table.parquet')
+    numeric = [c for c in a.columns if pd.api.types.is_numeric_dtype(a[c])]
+    pd.testing.assert_frame_equal(a[numeric], b[numeric], check_exact=False, rtol=1e-9)
+
+def test_changed_config_is_refused(done, env, tmp_path):
+    out, _ = done
+    from latentlab.experiment import PRESETS
+    changed = tmp_path/'changed.toml'
+    changed.write_text(PRESETS['ci'].replace('n_boot = 20', 'n_boot = 30'))
+    r = latentlab('experiment', changed, '--out', out, '--quiet', env=env)
+    assert r.returncode == 2 and 'measure.n_boot' in r.stderr and 'another --out' in r.stderr, r.stderr
