@@ -31,15 +31,15 @@ from .models.ar import ARConfig
 from .models.runs import ARTrainConfig, store_label, train_ar
 
 # %% auto #0
-__all__ = ['AR_SETTINGS', 'PRESETS', 'GEOMETRY_COLUMNS', 'AR_MEASURES', 'COMPUTE', 'LABELS', 'SEMANTIC', 'SHOWN',
+__all__ = ['AR_SETTINGS', 'PRESETS', 'GEOMETRY_COLUMNS', 'AR_MEASURES', 'COMPUTE', 'RD_DISTORTION', 'LABELS', 'SEMANTIC', 'SHOWN',
            'ExperimentError', 'Rows', 'Measures', 'ARPlan', 'ExperimentConfig', 'phase0_conditions', 'check_experiment',
            'load_config', 'Row', 'setting_label', 'experiment_rows', 'row_seeds', 'columns_of', 'folder_name', 'cell',
            'Context', 'encoder_cell', 'catalogue_spec', 'store_cell', 'recon_cell', 'phase0_cell', 'coarseness_cell',
-           'geometry_cell', 'ar_cell', 'prepare_experiment', 'row_numbers', 'run_experiment', 'experiment_plan',
-           'with_derived', 'seed_interval', 'summarise', 'verdict', 'iv', 'rank_agreement', 'plot_points',
-           'experiment_figures', 'answer_objectives', 'answer_vae', 'answer_structure', 'answer_dual', 'answer_memory',
-           'answer_coarseness', 'answer_future', 'answer_semantic', 'answer_controls', 'answers', 'answers_markdown',
-           'experiment_page']
+           'geometry_cell', 'ar_cell', 'prepare_experiment', 'row_numbers', 'run_experiment', 'log_call',
+           'compute_seconds', 'experiment_plan', 'bits_per_second', 'with_derived', 'seed_interval', 'summarise',
+           'verdict', 'iv', 'rank_agreement', 'plot_points', 'experiment_figures', 'answer_objectives', 'answer_vae',
+           'answer_structure', 'answer_dual', 'answer_memory', 'answer_coarseness', 'answer_future', 'answer_semantic',
+           'answer_controls', 'answers', 'answers_markdown', 'experiment_page']
 
 # %% ../nbs/80_experiment.ipynb #da849412
 class ExperimentError(LatentlabError, ValueError):
@@ -294,11 +294,12 @@ def folder_name(row:Row, seed:int) -> str:
     "The folder of a row's store (and AR runs) at `seed`."
     return store_label(row.name.replace(' ', '_')) + (f'-s{seed}' if row.trained else '')
 
-def cell(out:Path, row:Row, seed:int, column:str, compute) -> dict:
-    "The numbers of one cell: read from `out/cells/`, or computed by `compute()` and written there atomically."
+def cell(out:Path, row:Row, seed:int, column:str, compute, counts:dict|None=None) -> dict:
+    "The numbers of one cell: read from `out/cells/`, or computed by `compute()` and written there atomically (counted in `counts`)."
     path = out/'cells'/store_label(row.name.replace(' ', '_'))/f's{seed}'/f'{column}.json'
     if path.exists(): return json.loads(path.read_text())
     numbers = compute()
+    if counts is not None: counts['computed'] = counts.get('computed', 0) + 1
     path.parent.mkdir(parents=True, exist_ok=True)
     save_json(path, numbers)
     return numbers
@@ -307,7 +308,7 @@ def cell(out:Path, row:Row, seed:int, column:str, compute) -> dict:
 class Context:
     "What an experiment's cells share."
     def __init__(self, cfg:ExperimentConfig, out:Path, progress:bool=True):
-        self.cfg, self.out, self.progress, self._utts, self._feats = cfg, Path(out), progress, None, {}
+        self.cfg, self.out, self.progress, self._utts, self._feats, self.counts = cfg, Path(out), progress, None, {}, {}
 
     @property
     def corpus(self) -> str:
@@ -484,7 +485,7 @@ def row_numbers(ctx:Context, row:Row, seed:int, bar=None) -> dict:
         if bar is not None: bar.set_postfix_str(f'{row.name} s{seed} {column}')
         compute = ((lambda c=column: ar_cell(ctx, row, seed, c.removeprefix('ar-'))) if column.startswith('ar-')
                    else (lambda c=column: COMPUTE[c](ctx, row, seed)))
-        numbers |= cell(ctx.out, row, seed, column, compute)
+        numbers |= cell(ctx.out, row, seed, column, compute, ctx.counts)
         if bar is not None: bar.update()
     return numbers
 
@@ -494,6 +495,7 @@ def run_experiment(config, out, progress:bool=True) -> pd.DataFrame:
     out = Path(out)
     prepare_experiment(out, cfg)
     ctx, rows = Context(cfg, out, progress), experiment_rows(cfg)
+    if any(r.kind != 'control' for r in rows): ctx.corpus                 # a missing corpus fails now, not an hour in
     total = sum(len(columns_of(cfg, r)) * len(row_seeds(cfg, r)) for r in rows)
     t0 = time.perf_counter()
     with tqdm(total=total, desc='experiment', unit='cell', disable=not progress) as bar:
@@ -505,8 +507,22 @@ def run_experiment(config, out, progress:bool=True) -> pd.DataFrame:
     found = answers(summary, cfg)
     atomic_write(out/'answers.md', lambda f: f.write(answers_markdown(found).encode()))
     write_html(out/'experiment.html', cfg.title, experiment_page(summary, found, cfg))
-    save_json(out/'timing.json', dict(seconds=round(time.perf_counter() - t0, 1), cells=total))
+    log_call(out, time.perf_counter() - t0, ctx.counts.get('computed', 0), total)
     return summary
+
+def log_call(out:Path, seconds:float, computed:int, cells:int) -> None:
+    "Add this call to `out/timing.json`: when, how long, how many of the cells it computed (the rest it read)."
+    path = out/'timing.json'
+    old = json.loads(path.read_text()) if path.exists() else {}
+    calls = old.get('calls', [dict(seconds=old['seconds'], computed=old['cells'], cells=old['cells'])] if 'seconds' in old else [])
+    calls.append(dict(finished=time.strftime('%Y-%m-%d %H:%M:%S'), seconds=round(seconds, 1), computed=computed, cells=cells))
+    save_json(path, dict(calls=calls))
+
+def compute_seconds(out) -> float:
+    "Wall-clock seconds the calls that computed `out`'s cells took, summed (a resumed run is the sum of its parts)."
+    t = json.loads((Path(out)/'timing.json').read_text())
+    calls = t.get('calls', [dict(seconds=t.get('seconds', math.nan), computed=t.get('cells', 1))])
+    return float(sum(c['seconds'] for c in calls if c['computed']))
 
 # %% ../nbs/80_experiment.ipynb #c08b115c
 def _settings(d:dict, default) -> list[str]:
@@ -534,12 +550,20 @@ def experiment_plan(cfg:ExperimentConfig, out) -> list[str]:
     return train + stores
 
 # %% ../nbs/80_experiment.ipynb #028ba919
+RD_DISTORTION = 0.01       # the distortion, as a share of each normalised dimension's variance, the AR cost in bits is counted at
+
+def bits_per_second(nll_dim, dim, frame_rate, distortion:float=RD_DISTORTION):
+    "Bits per second to code latents at `distortion` under a model whose NLL is `nll_dim` nats per normalised dimension (Shannon lower bound, floored at 0)."
+    per_dim = np.maximum(0., np.asarray(nll_dim, float) - 0.5 * np.log(2 * np.pi * np.e * distortion)) / np.log(2)
+    return per_dim * dim * frame_rate
+
 def with_derived(table:pd.DataFrame) -> pd.DataFrame:
     "The per-seed table with the derived columns."
     t = table.copy()
     pick = lambda kind: np.where(t.predict == 'dx', t[f'plain_dx_ratio{kind}'], t[f'plain_x_ratio{kind}'])
     t['error'], t['error_lo'], t['error_hi'] = pick(''), pick('_lo'), pick('_hi')
     t['nats_per_s'] = t.plain_nll_dim * t.dim * t.frame_rate
+    t['bits_per_s'] = bits_per_second(t.plain_nll_dim, t.dim, t.frame_rate)
     if 'memory_nll_dim' in t: t['memory_gain'] = t.plain_nll_dim - t.memory_nll_dim
     if 'stabilised_drift_mean' in t: t['stabiliser_drift_change'] = t.stabilised_drift_mean - t.plain_drift_mean
     return t
@@ -711,16 +735,19 @@ def answer_dual(summary:pd.DataFrame) -> list[str]:
     if not len(duals): return ["Not asked by this config: add rows.dual = ['hierarchical', 'parallel', 'residual']."]
     if not len(base): return ["No single-latent baseline: add objective=none to rows.trained."]
     b = base.iloc[0]
-    lines = [f"Baseline: {b.latent}, reconstruction {iv(b, 'recon_db', 2)} dB, AR cost {b.nats_per_s:.1f} nats/s "
-             f"({b.dim:g} dims at {b.frame_rate:g} Hz)."]
+    lines = [f"Baseline: {b.latent}, reconstruction {iv(b, 'recon_db', 2)} dB; AR cost {iv(b, 'bits_per_s', 0)} bits/s "
+             f"({b.dim:g} dims at {b.frame_rate:g} Hz; bits to code the latents at {RD_DISTORTION:.0%} distortion under the "
+             "AR model, see the table's notes)."]
     for arch in duals.dual.unique():
         dyn, pair = duals[(duals.dual == arch) & (duals.part == 'z_dyn')].iloc[0], duals[(duals.dual == arch) & (duals.part == 'pair')].iloc[0]
-        recon_ratio, cheaper = pair.recon_db / b.recon_db, b.nats_per_s / dyn.nats_per_s
+        recon_ratio, cheaper = pair.recon_db / b.recon_db, b.bits_per_s / max(dyn.bits_per_s, 1e-9)
         lines.append(f"{arch}: the pair reconstructs at {iv(pair, 'recon_db', 2)} dB, {recon_ratio - 1:+.1%} against the "
                      f"baseline ({'within' if recon_ratio <= 1.05 else 'not within'} the 5% target); z_dyn alone at "
-                     f"{iv(dyn, 'recon_db', 2)} dB. z_dyn costs {dyn.nats_per_s:.1f} nats/s to model, the pair "
-                     f"{pair.nats_per_s:.1f}: z_dyn is {cheaper:.2f}× cheaper than the baseline "
-                     f"({'meets' if cheaper >= 2 else 'misses'} the 2× target). Phase 0 Δx of z_dyn {iv(dyn, 'phase0_dx')} "
+                     f"{iv(dyn, 'recon_db', 2)} dB. z_dyn costs {iv(dyn, 'bits_per_s', 0)} bits/s to model, the pair "
+                     f"{iv(pair, 'bits_per_s', 0)} (one model of both; z_rec given z_dyn is about the difference, "
+                     f"{pair.bits_per_s - dyn.bits_per_s:.0f} bits/s, by the chain rule over two separate models): z_dyn is "
+                     f"{cheaper:.2f}× cheaper than the baseline ({'meets' if cheaper >= 2 else 'misses'} the 2× target), "
+                     f"and the pair costs {pair.bits_per_s / max(b.bits_per_s, 1e-9):.2f}× the baseline. Phase 0 Δx of z_dyn {iv(dyn, 'phase0_dx')} "
                      f"vs baseline {iv(b, 'phase0_dx')} ({verdict(dyn, b, 'phase0_dx')}).")
     return lines
 
@@ -788,7 +815,8 @@ def answer_semantic(summary:pd.DataFrame) -> list[str]:
 def answer_controls(summary:pd.DataFrame) -> list[str]:
     "The positive controls: does each measure find the known answer?"
     c = _rows(summary, kind='control')
-    return [f"{r.latent}: known Phase 0 floor {r.known_ratio:.3f}; Phase 0 Δx {iv(r, 'phase0_dx')}; the AR model's "
+    return [f"{r.latent}: known floor of the Δx ratio {r.known_ratio:.3f} (given the true mode); Phase 0 Δx {iv(r, 'phase0_dx')} at "
+            f"the seed condition, {iv(r, 'best_dx')} at the sweep's best ({r.get('best_dx_condition', 'n/a')}); the AR model's "
             f"Δx error {iv(r, 'error')} ({'reaches' if r.error_lo <= r.known_ratio + 0.02 else 'does not reach'} the floor "
             f"within 0.02)." for _, r in c.iterrows()] or ["No controls in this config."]
 
@@ -811,7 +839,7 @@ def answers_markdown(found:dict) -> str:
 
 # %% ../nbs/80_experiment.ipynb #4b5f4f2b
 SHOWN = ['latent', 'kind', 'seeds', 'dim', 'recon_db', 'phase0_dx', 'phase0_x', 'phase0_dx_random', 'best_dx', 'best_dx_condition',
-         'plain_nll_dim', 'error', 'nats_per_s', 'memory_gain', 'stabiliser_drift_change', *GEOMETRY_COLUMNS]
+         'plain_nll_dim', 'error', 'bits_per_s', 'memory_gain', 'stabiliser_drift_change', *GEOMETRY_COLUMNS]
 
 def experiment_page(summary:pd.DataFrame, found:dict, cfg:ExperimentConfig) -> list[str]:
     "The blocks of the experiment's HTML page."

@@ -9,7 +9,7 @@ from conftest import LATENTLAB, latentlab
 KINDS = {'control', 'logmel', 'pretrained', 'random', 'trained', 'dual'}
 COLUMNS = ('recon_db', 'phase0_dx', 'phase0_x', 'phase0_dx_train', 'phase0_dx_random', 'best_dx', 'best_x',
            'dx_within_participation_ratio', 'bic_components', 'x_twonn', 'speaker_share', 'plain_nll_dim', 'error',
-           'nats_per_s', 'memory_gain', 'stabiliser_drift_change', 'plain_drift_mean')
+           'nats_per_s', 'bits_per_s', 'memory_gain', 'stabiliser_drift_change', 'plain_drift_mean')
 
 @pytest.fixture(scope='module')
 def env(tmp_path_factory):
@@ -54,7 +54,7 @@ def test_answers_come_from_the_numbers(done):
     pair = s[(s.kind == 'dual') & (s.part == 'pair')].iloc[0]
     dyn = s[(s.kind == 'dual') & (s.part == 'z_dyn')].iloc[0]
     assert f"{pair.recon_db / base.recon_db - 1:+.1%} against the baseline" in answers
-    assert f"{base.nats_per_s / dyn.nats_per_s:.2f}× cheaper" in answers
+    assert f"{base.bits_per_s / dyn.bits_per_s:.2f}× cheaper" in answers
     for q in ('Controls', '1a.', '1b.', '2.', '3.', 'Engram', 'coarseness', 'future', 'semantic'): assert q in answers, q
 
 def test_rerun_reads_every_cell(done, env):
@@ -65,6 +65,8 @@ def test_rerun_reads_every_cell(done, env):
     assert r.returncode == 0, r.stderr[-2000:]
     assert time.perf_counter() - t0 < 30
     assert {p: p.stat().st_mtime_ns for p in (out/'cells').rglob('*.json')} == before
+    first, again = json.loads((out/'timing.json').read_text())['calls'][:2]
+    assert first['computed'] == first['cells'] == len(before) and again['computed'] == 0
 
 def test_killed_experiment_resumes_to_the_same_table(done, env, tmp_path):
     ref, _ = done
