@@ -46,8 +46,9 @@ def switching_walk_ratio(modes:int, stay:float, drift:float, noise:float, dim:in
 # %% ../../nbs/data/02_synthetic.ipynb #9f5e0a48
 def sticky_tones(seconds:float=4., modes:int=3, stay:float=0.9, glide:float=1.5, jitter:float=0.3,
                  noise:float=0.3, base_hz:float=110., sr:int=16000, frame_rate:float=12.5,
-                 rng:np.random.Generator|None=None) -> tuple[np.ndarray, np.ndarray]:
-    "Audio (float32) of a tone whose pitch glide follows sticky `modes`, under noise of random level; the modes per frame."
+                 rng:np.random.Generator|None=None,
+                 levels:bool=False) -> tuple:       # also return each frame's noise level: unpredictable by construction
+    "Audio (float32) of a tone whose pitch glide follows sticky `modes`, under noise of random level; the modes per frame (and the levels)."
     rng = rng or np.random.default_rng()
     hop = int(round(sr / frame_rate)); n = int(seconds * frame_rate)
     m = sticky_modes(n, modes, stay, rng)
@@ -60,6 +61,6 @@ def sticky_tones(seconds:float=4., modes:int=3, stay:float=0.9, glide:float=1.5,
     f0 = base_hz * 2 ** (np.interp(np.arange(n * hop) / hop, np.arange(n) + .5, semis) / 12)
     phase = 2 * np.pi * np.cumsum(f0) / sr
     tone = sum(np.sin(h * phase) / h for h in range(1, 9)) * 0.1
-    level = np.repeat(rng.uniform(0, noise, n), hop)           # a new noise level every frame
-    audio = tone + level * rng.standard_normal(n * hop) * 0.3
-    return audio.astype(np.float32), m
+    per_frame = rng.uniform(0, noise, n)                       # a new noise level every frame, independent of the past
+    audio = tone + np.repeat(per_frame, hop) * rng.standard_normal(n * hop) * 0.3
+    return (audio.astype(np.float32), m) + ((per_frame,) if levels else ())
