@@ -32,15 +32,15 @@ from .models.runs import ARTrainConfig, store_label, train_ar
 
 # %% auto #0
 __all__ = ['AR_SETTINGS', 'PRESETS', 'GEOMETRY_COLUMNS', 'AR_MEASURES', 'COMPUTE', 'RD_DISTORTION', 'LABELS', 'SEMANTIC',
-           'SPEAKER', 'SHOWN', 'ExperimentError', 'Rows', 'Measures', 'ARPlan', 'ExperimentConfig', 'phase0_conditions',
-           'check_experiment', 'load_config', 'Row', 'setting_label', 'experiment_rows', 'row_seeds', 'columns_of',
-           'folder_name', 'cell', 'Context', 'encoder_cell', 'catalogue_spec', 'store_cell', 'recon_cell',
-           'phase0_cell', 'coarseness_cell', 'geometry_cell', 'ar_cell', 'prepare_experiment', 'row_numbers',
-           'run_experiment', 'log_call', 'compute_seconds', 'experiment_plan', 'bits_per_second', 'with_derived',
-           'seed_interval', 'common', 'summarise', 'verdict', 'iv', 'rank_agreement', 'plot_points',
-           'experiment_figures', 'answer_objectives', 'answer_vae', 'answer_structure', 'ratio_interval', 'answer_dual',
-           'answer_memory', 'answer_coarseness', 'answer_future', 'answer_semantic', 'answer_controls', 'answers',
-           'answers_markdown', 'experiment_page']
+           'SPEAKER', 'SHOWN', 'ExperimentError', 'Rows', 'Measures', 'ARPlan', 'ExperimentConfig', 'both_targets',
+           'phase0_conditions', 'check_experiment', 'load_config', 'Row', 'setting_label', 'experiment_rows',
+           'row_seeds', 'columns_of', 'folder_name', 'cell_path', 'cell', 'Context', 'encoder_cell', 'catalogue_spec',
+           'store_cell', 'recon_cell', 'phase0_cell', 'coarseness_cell', 'geometry_cell', 'ar_cell',
+           'prepare_experiment', 'row_numbers', 'run_experiment', 'log_call', 'compute_seconds', 'experiment_plan',
+           'bits_per_second', 'with_derived', 'seed_interval', 'common', 'summarise', 'verdict', 'iv', 'rank_agreement',
+           'plot_points', 'experiment_figures', 'answer_objectives', 'answer_vae', 'answer_structure', 'ratio_interval',
+           'answer_dual', 'answer_memory', 'answer_coarseness', 'answer_future', 'answer_semantic', 'answer_controls',
+           'answers', 'answers_markdown', 'experiment_page']
 
 # %% ../nbs/80_experiment.ipynb #da849412
 class ExperimentError(LatentlabError, ValueError):
@@ -108,10 +108,14 @@ class ExperimentConfig:
         return cfg
 
 # %% ../nbs/80_experiment.ipynb #22082b50
+def both_targets(spec:str) -> list:
+    "The conditions of grid `spec`, for Δx and x unless it names its targets."
+    return parse_grid(spec if 'target=' in spec else spec + ' target=dx,x')
+
 def phase0_conditions(cfg:ExperimentConfig) -> list:
     "The Phase 0 conditions of the `phase0` column: the seed conditions, or the config's grid."
     c = cfg.measure.conditions
-    return list(SEED) if c == 'seed' else parse_grid(c if 'target=' in c else c + ' target=dx,x')
+    return list(SEED) if c == 'seed' else both_targets(c)
 
 def check_experiment(cfg:ExperimentConfig) -> None:
     "Raise an `ExperimentError` naming the first key of `cfg` that cannot run."
@@ -263,6 +267,8 @@ class Row:
     def trained(self) -> bool: return self.kind in ('trained', 'dual')
     @property
     def predict(self) -> str: return 'dx' if self.kind == 'control' else 'x'
+    @property
+    def encoder_part(self) -> str: return 'pair' if self.part == 'pair' else 'dyn'     # what a trained row extracts
 
 def setting_label(s:dict) -> str:
     "A short name for a trained setting: `ae, predict λ=1`."
@@ -298,9 +304,13 @@ def folder_name(row:Row, seed:int) -> str:
     "The folder of a row's store (and AR runs) at `seed`."
     return store_label(row.name.replace(' ', '_')) + (f'-s{seed}' if row.trained else '')
 
+def cell_path(out:Path, row:Row, seed:int, column:str) -> Path:
+    "Where one cell's numbers are kept."
+    return out/'cells'/store_label(row.name.replace(' ', '_'))/f's{seed}'/f'{column}.json'
+
 def cell(out:Path, row:Row, seed:int, column:str, compute, counts:dict|None=None) -> dict:
     "The numbers of one cell: read from `out/cells/`, or computed by `compute()` and written there atomically (counted in `counts`)."
-    path = out/'cells'/store_label(row.name.replace(' ', '_'))/f's{seed}'/f'{column}.json'
+    path = cell_path(out, row, seed, column)
     if path.exists(): return json.loads(path.read_text())
     numbers = compute()
     if counts is not None: counts['computed'] = counts.get('computed', 0) + 1
@@ -352,12 +362,11 @@ class Context:
         if row.kind == 'random':
             if self.cfg.rows.random_size == 'small': return load_encoder(row.spec, config=small_codec_config(row.spec))
             return load_encoder(row.spec, weights='random')
-        return TrainedEncoder(self.run_dir(row, seed), device='cpu', part='dyn' if row.part == 'z_dyn' else row.part)
+        return TrainedEncoder(self.run_dir(row, seed), device='cpu', part=row.encoder_part)
 
     def store(self, row:Row, seed:int) -> Store:
         "The row's store at `seed` (its `store` cell must have run)."
-        return Store(self.out/json.loads((self.out/'cells'/store_label(row.name.replace(' ', '_'))/f's{seed}'/'store.json')
-                                         .read_text())['path'])
+        return Store(self.out/json.loads(cell_path(self.out, row, seed, 'store').read_text())['path'])
 
 # %% ../nbs/80_experiment.ipynb #a3435e82
 def encoder_cell(ctx:Context, row:Row, seed:int) -> dict:
@@ -425,8 +434,7 @@ def phase0_cell(ctx:Context, row:Row, seed:int) -> dict:
 
 def coarseness_cell(ctx:Context, row:Row, seed:int) -> dict:
     "The coarseness sweep's best condition per target (chosen in-sample) and its held-out ratio."
-    spec = ctx.cfg.measure.coarseness
-    conds = parse_grid(spec if 'target=' in spec else spec + ' target=dx,x')
+    conds = both_targets(ctx.cfg.measure.coarseness)
     table = variance_ratio(ctx.store(row, seed), conds, refs=False, n_boot=ctx.cfg.measure.n_boot, seed=seed)
     look = table[table.method == 'lookup']
     out = {}
@@ -485,7 +493,7 @@ def prepare_experiment(out:Path, cfg:ExperimentConfig) -> None:
 def row_numbers(ctx:Context, row:Row, seed:int, bar=None) -> dict:
     "Every cell of `row` at `seed`, computed or read: one row of the per-seed table."
     numbers = dict(latent=row.name, kind=row.kind, seed=seed, predict=row.predict,
-                   **{k: v for k, v in (row.setting or {}).items()}, part=row.part)
+                   **(row.setting or {}), part=row.part)
     for column in columns_of(ctx.cfg, row):
         if bar is not None: bar.set_postfix_str(f'{row.name} s{seed} {column}')
         compute = ((lambda c=column: ar_cell(ctx, row, seed, c.removeprefix('ar-'))) if column.startswith('ar-')
@@ -518,15 +526,13 @@ def run_experiment(config, out, progress:bool=True) -> pd.DataFrame:
 def log_call(out:Path, seconds:float, computed:int, cells:int) -> None:
     "Add this call to `out/timing.json`: when, how long, how many of the cells it computed (the rest it read)."
     path = out/'timing.json'
-    old = json.loads(path.read_text()) if path.exists() else {}
-    calls = old.get('calls', [dict(seconds=old['seconds'], computed=old['cells'], cells=old['cells'])] if 'seconds' in old else [])
+    calls = json.loads(path.read_text())['calls'] if path.exists() else []
     calls.append(dict(finished=time.strftime('%Y-%m-%d %H:%M:%S'), seconds=round(seconds, 1), computed=computed, cells=cells))
     save_json(path, dict(calls=calls))
 
 def compute_seconds(out) -> float:
     "Wall-clock seconds the calls that computed `out`'s cells took, summed (a resumed run is the sum of its parts)."
-    t = json.loads((Path(out)/'timing.json').read_text())
-    calls = t.get('calls', [dict(seconds=t.get('seconds', math.nan), computed=t.get('cells', 1))])
+    calls = json.loads((Path(out)/'timing.json').read_text())['calls']
     return float(sum(c['seconds'] for c in calls if c['computed']))
 
 # %% ../nbs/80_experiment.ipynb #c08b115c
@@ -551,7 +557,7 @@ def experiment_plan(cfg:ExperimentConfig, out) -> list[str]:
                 if cmd not in train: train.append(cmd)
             if catalogue_spec(cfg, row) or (row.kind == 'random' and cfg.rows.random_size == 'small'): continue
             enc = {'logmel': f'logmel:frame_rate={cfg.rate:g}', 'pretrained': row.spec, 'random': f'{row.spec} --weights random'}.get(row.kind)
-            if enc is None: enc = q(f"{ctx.run_dir(row, seed)}:part={'dyn' if row.part == 'z_dyn' else row.part or 'dyn'}")
+            if enc is None: enc = q(f"{ctx.run_dir(row, seed)}:part={row.encoder_part}")
             stores.append(f"latentlab extract --corpus {q(ctx.corpus)} --encoder {enc} --heldout {cfg.heldout} --seed {cfg.split_seed} "
                           f"--out {q(str(ctx.out/'stores'/folder_name(row, seed)/'native'))} --shard $I/$N")
     return train + stores
