@@ -31,7 +31,7 @@ from .models.ar import ARConfig
 from .models.runs import ARTrainConfig, store_label, train_ar
 
 # %% auto #0
-__all__ = ['AR_SETTINGS', 'PRESETS', 'GEOMETRY_COLUMNS', 'AR_MEASURES', 'COMPUTE', 'RD_DISTORTION', 'LABELS', 'SEMANTIC',
+__all__ = ['AR_SETTINGS', 'PRESETS', 'GEOMETRY_COLUMNS', 'AR_MEASURES', 'GIVEN', 'COMPUTE', 'RD_DISTORTION', 'LABELS', 'SEMANTIC',
            'SPEAKER', 'SHOWN', 'ExperimentError', 'Rows', 'Measures', 'ARPlan', 'ExperimentConfig', 'both_targets',
            'phase0_conditions', 'check_experiment', 'load_config', 'Row', 'setting_label', 'experiment_rows',
            'row_seeds', 'columns_of', 'folder_name', 'cell_path', 'cell', 'Context', 'encoder_cell', 'catalogue_spec',
@@ -298,7 +298,7 @@ def row_seeds(cfg:ExperimentConfig, row:Row) -> list[int]:
 def columns_of(cfg:ExperimentConfig, row:Row) -> list[str]:
     "The cells of `row` at one seed, in the order they run."
     return ((['encoder'] if row.trained else []) + ['store'] + (['recon'] if row.trained else []) +
-            ['phase0', 'coarseness', 'geometry'] + [f'ar-{s}' for s in cfg.ar.settings])
+            ['phase0', 'coarseness', 'geometry'] + [f'ar-{s}' for s in cfg.ar.settings] + (['ar-rec_given'] if row.part == 'pair' else []))
 
 def folder_name(row:Row, seed:int) -> str:
     "The folder of a row's store (and AR runs) at `seed`."
@@ -461,11 +461,13 @@ def geometry_cell(ctx:Context, row:Row, seed:int) -> dict:
 
 # %% ../nbs/80_experiment.ipynb #4f9bbf50
 AR_MEASURES = ('nll_dim', 'dx_ratio', 'x_ratio', 'drift_mean', 'copy_mean', 'fd_generated', 'mel_generated', 'mel_copy')
+GIVEN = 'rec_given'          # a dual pair's second stage: z_rec given z_dyn
 
 def ar_cell(ctx:Context, row:Row, seed:int, setting:str) -> dict:
     "Train (or resume) the AR model of `setting` on the row's store at the experiment's budget; its held-out numbers."
     st, plan = ctx.store(row, seed), ctx.cfg.ar
-    cfg = ARConfig.from_dict(plan.model | dict(dim=st.dim, predict=row.predict) | AR_SETTINGS[setting])
+    extra = dict(given=ctx.configs(row, seed)[0].dim) if setting == GIVEN else AR_SETTINGS[setting]
+    cfg = ARConfig.from_dict(plan.model | dict(dim=st.dim, predict=row.predict) | extra)
     t = ARTrainConfig.from_dict(plan.train | dict(flops=plan.flops, seed=seed))
     run = train_ar(ctx.out/'ar'/folder_name(row, seed)/setting, str(st.path), cfg, t, resume=True, progress=ctx.progress)
     ev = json.loads((run/'eval.json').read_text())
@@ -474,7 +476,8 @@ def ar_cell(ctx:Context, row:Row, seed:int, setting:str) -> dict:
     keep = {k: v for k, v in found.items() if k.removesuffix('_lo').removesuffix('_hi') in AR_MEASURES}
     return {f'{setting}_{k}': v for k, v in keep.items()} | {
         f'{setting}_steps': json.loads((run/'config.json').read_text())['steps'],
-        f'{setting}_params': sum(ev['params'].values()), f'{setting}_flops_per_frame': sum(ev['flops_per_frame'].values())}
+        f'{setting}_params': sum(ev['params'].values()), f'{setting}_flops_per_frame': sum(ev['flops_per_frame'].values()),
+        f'{setting}_dims': cfg.out_dim}
 
 COMPUTE = dict(encoder=encoder_cell, store=store_cell, recon=recon_cell, phase0=phase0_cell, coarseness=coarseness_cell,
                geometry=geometry_cell)
@@ -579,6 +582,11 @@ def with_derived(table:pd.DataFrame) -> pd.DataFrame:
     t['bits_per_s'] = bits_per_second(t.plain_nll_dim, t.dim, t.frame_rate)
     if 'memory_nll_dim' in t: t['memory_gain'] = t.plain_nll_dim - t.memory_nll_dim
     if 'stabilised_drift_mean' in t: t['stabiliser_drift_change'] = t.stabilised_drift_mean - t.plain_drift_mean
+    if f'{GIVEN}_nll_dim' in t:
+        t[f'{GIVEN}_bits_per_s'] = bits_per_second(t[f'{GIVEN}_nll_dim'], t[f'{GIVEN}_dims'], t.frame_rate)
+        dyn = {(r.dual, r.seed): r.bits_per_s for r in t[t.part == 'z_dyn'].itertuples()}
+        t['two_stage_bits_per_s'] = [dyn.get((r.dual, r.seed), math.nan) + getattr(r, f'{GIVEN}_bits_per_s')
+                                     if r.part == 'pair' else math.nan for r in t.itertuples()]
     return t
 
 def seed_interval(values:np.ndarray) -> tuple[float, float, float]:
@@ -602,7 +610,7 @@ def summarise(table:pd.DataFrame) -> pd.DataFrame:
     rows = []
     for name, g in table.groupby('latent', sort=False):
         label = lambda c: (not pd.api.types.is_numeric_dtype(g[c]) or pd.api.types.is_bool_dtype(g[c]) or c in LABELS
-                           or c.endswith(('_steps', '_params', '_flops_per_frame')))
+                           or c.endswith(('_steps', '_params', '_flops_per_frame', '_dims')))
         r = {c: common(g[c]) for c in g.columns if label(c)}
         r['seeds'] = len(g)
         numeric = [c for c in g.columns if pd.api.types.is_numeric_dtype(g[c]) and c not in r and c != 'seed']
@@ -776,14 +784,20 @@ def answer_dual(summary:pd.DataFrame) -> list[str]:
                          f"{iv(b, 'bits_per_s', 0)}: z_dyn is {cheaper:.2f}× [{c_lo:.2f}, {c_hi:.2f}] cheaper ({cost}). The pair "
                          f"reconstructs at {iv(pair, 'recon_db', 2)} dB against {iv(b, 'recon_db', 2)}, {recon - 1:+.1%} "
                          f"[{r_lo - 1:+.1%}, {r_hi - 1:+.1%}] ({within}); z_dyn alone at {iv(dyn, 'recon_db', 2)} dB.")
-        lines.append(f"{arch}: the pair costs {iv(pair, 'bits_per_s', 0)} bits/s as one model of both, so z_rec given z_dyn is about "
-                     f"{pair.bits_per_s - dyn.bits_per_s:.0f} bits/s (the chain rule over two separately trained models). "
-                     f"Phase 0 Δx of z_dyn {iv(dyn, 'phase0_dx')}.")
+        two = _between(pair, 'two_stage_bits_per_s', 'bits_per_s')
+        heard = _between(pair, f'{GIVEN}_mel_generated', f'{GIVEN}_mel_copy')
+        rolled = ('' if math.isnan(pair.get(f'{GIVEN}_mel_generated', math.nan)) else
+                  f" Rolled out given the true z_dyn, the generated z_rec decodes {iv(pair, f'{GIVEN}_mel_generated', 2)} dB from the "
+                  f"true continuation, copying z_rec's last frame {iv(pair, f'{GIVEN}_mel_copy', 2)} dB (generated: {heard}).")
+        lines.append(f"{arch}, generated in two stages (z_dyn by its AR model, then z_rec by a model of z_rec given z_dyn, each at the "
+                     f"experiment's budget): {iv(pair, 'two_stage_bits_per_s', 0)} bits/s, of which z_rec given z_dyn "
+                     f"{iv(pair, f'{GIVEN}_bits_per_s', 0)}; one model of the pair: {iv(pair, 'bits_per_s', 0)} (two stages: {two})."
+                     f"{rolled} Phase 0 Δx of z_dyn {iv(dyn, 'phase0_dx')}.")
     return lines
 
 def _between(r:pd.Series, a:str, b:str) -> str:
     "How column `a` of row `r` compares with its column `b` (two AR settings of one latent space)."
-    pick = lambda k: pd.Series(dict(v=r[k], v_lo=r.get(f'{k}_lo', math.nan), v_hi=r.get(f'{k}_hi', math.nan)))
+    pick = lambda k: pd.Series(dict(v=r.get(k, math.nan), v_lo=r.get(f'{k}_lo', math.nan), v_hi=r.get(f'{k}_hi', math.nan)))
     return verdict(pick(a), pick(b), 'v')
 
 def answer_memory(summary:pd.DataFrame) -> list[str]:

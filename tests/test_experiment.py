@@ -55,6 +55,11 @@ def test_answers_come_from_the_numbers(done):
     dyn = s[(s.kind == 'dual') & (s.part == 'z_dyn')].iloc[0]
     line = next(l for l in answers.splitlines() if l.startswith(f"- residual against {base.latent}:"))
     assert f"z_dyn is {base.bits_per_s / dyn.bits_per_s:.2f}× [" in line and f"{pair.recon_db / base.recon_db - 1:+.1%} [" in line
+    two = next(l for l in answers.splitlines() if l.startswith("- residual, generated in two stages"))
+    t = pd.read_parquet(out/'table.parquet')
+    by_seed = t[t.part == 'z_dyn'].set_index('seed').bits_per_s + t[t.part == 'pair'].set_index('seed').rec_given_bits_per_s
+    assert np.isclose(pair.two_stage_bits_per_s, by_seed.mean()) and pair.rec_given_dims == pair.dim - dyn.dim
+    assert f"{pair.two_stage_bits_per_s:.0f} [" in two and f"z_rec given z_dyn {pair.rec_given_bits_per_s:.0f} [" in two
     for q in ('Controls', '1a.', '1b.', '2.', '3.', 'Engram', 'coarseness', 'future', 'semantic'): assert q in answers, q
 
 def test_rerun_reads_every_cell(done, env):

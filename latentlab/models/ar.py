@@ -51,6 +51,7 @@ class ARConfig:
     code_coarsener:str='last'
     code_d:int=8
     code_K:int=64
+    given:int=0                # conditional: the first `given` channels of every frame are given with it, the rest modelled
 
     def __post_init__(self):
         ints = lambda v: tuple(int(i) for i in str(v).split(',')) if isinstance(v, (str, int)) else tuple(v)
@@ -63,6 +64,11 @@ class ARConfig:
         bad = [l for l in self.memory_layers if not 0 <= l < self.layers]
         if self.memory and bad: raise ModelError(f"memory_layers {bad} are not blocks of a {self.layers}-layer model; set memory_layers=0 (blocks count from 0)")
         if self.noise < 0 or self.noise > 1: raise ModelError(f"noise {self.noise}: k is drawn from U(0, noise), so 0 <= noise <= 1")
+        if not 0 <= self.given < self.dim:
+            raise ModelError(f"given {self.given}: a conditional model is given the first channels of a frame and models the rest, so 0 <= given < dim ({self.dim})")
+
+    @property
+    def out_dim(self) -> int: return self.dim - self.given     # the channels the head models
 
     @property
     def hash_spec(self) -> HashSpec: return HashSpec(self.ngrams, self.memory_heads, self.table_size)
@@ -113,19 +119,22 @@ class Block(nn.Module):
 
 class Transformer(nn.Module):
     "Frames in, hidden states out: input projection, start vector, blocks (with an optional memory), final norm."
-    def __init__(self, dim:int, d:int, layers:int, n_heads:int, window:int|None=None, memory:dict|None=None):
+    def __init__(self, dim:int, d:int, layers:int, n_heads:int, window:int|None=None, memory:dict|None=None, given:int=0):
         super().__init__()
         self.window, self.n_heads = window, n_heads
         self.inp, self.start = nn.Linear(dim, d), nn.Parameter(0.02 * torch.randn(d))
+        self.given = nn.Linear(given, d) if given else None          # a conditional model: the target's given channels
         self.blocks = nn.ModuleList(Block(d, n_heads) for _ in range(layers))
         self.memory = nn.ModuleDict(memory or {})
         self.ln = nn.LayerNorm(d)
 
     def forward(self, prev:torch.Tensor,    # (B, T, dim) the frame before each target
                 pos:torch.Tensor,           # (B, T) each target's position in its utterance
-                rows:torch.Tensor|None=None # (B, T, tables) each target's memory rows
+                rows:torch.Tensor|None=None, # (B, T, tables) each target's memory rows
+                given:torch.Tensor|None=None # (B, T, given) a conditional model: each target's given channels
                 ) -> torch.Tensor:          # (B, T, d)
         h = torch.where((pos == 0).unsqueeze(-1), self.start, self.inp(prev))
+        if self.given is not None: h = h + self.given(given)
         mask = attention_mask(pos, self.window)
         cos, sin = rope_angles(pos, h.shape[-1] // self.n_heads)
         for i, block in enumerate(self.blocks):
@@ -216,9 +225,9 @@ class FlowHead(nn.Module):
 
 def make_head(cfg:ARConfig) -> nn.Module:
     "The head `cfg` names."
-    if cfg.head == 'gauss': return GaussHead(cfg.d_model, cfg.dim)
-    if cfg.head == 'gmm': return GMMHead(cfg.d_model, cfg.dim, cfg.components)
-    return FlowHead(cfg.d_model, cfg.dim, cfg.flow_width, cfg.flow_depth, cfg.flow_steps, cfg.flow_draws)
+    if cfg.head == 'gauss': return GaussHead(cfg.d_model, cfg.out_dim)
+    if cfg.head == 'gmm': return GMMHead(cfg.d_model, cfg.out_dim, cfg.components)
+    return FlowHead(cfg.d_model, cfg.out_dim, cfg.flow_width, cfg.flow_depth, cfg.flow_steps, cfg.flow_draws)
 
 # %% ../../nbs/models/01_ar.ipynb #ed4a6b5c
 class LatentAR(nn.Module):
@@ -226,8 +235,8 @@ class LatentAR(nn.Module):
     def __init__(self, cfg:ARConfig):
         super().__init__(); self.cfg = cfg
         memory = {str(l): EngramMemory(cfg.hash_spec.sizes, cfg.d_model, cfg.slot) for l in cfg.memory_layers} if cfg.memory else None
-        self.backbone = Transformer(cfg.dim, cfg.d_model, cfg.layers, cfg.n_heads, memory=memory)
-        self.short = (Transformer(cfg.dim, cfg.d_model, cfg.short_layers, cfg.n_heads, window=cfg.short_context)
+        self.backbone = Transformer(cfg.dim, cfg.d_model, cfg.layers, cfg.n_heads, memory=memory, given=cfg.given)
+        self.short = (Transformer(cfg.dim, cfg.d_model, cfg.short_layers, cfg.n_heads, window=cfg.short_context, given=cfg.given)
                       if cfg.short_context else None)
         self.head = make_head(cfg)
         self.register_buffer('step_scale', torch.ones(cfg.dim))     # predicting steps: their per-channel scale
@@ -239,46 +248,59 @@ class LatentAR(nn.Module):
         known = (pos >= 2) & (torch.arange(pos.shape[1], device=pos.device) > 0)
         return step * known.unsqueeze(-1)
 
-    def hidden(self, prev:torch.Tensor, pos:torch.Tensor, rows:torch.Tensor|None=None, noise:bool=False):
-        "Hidden states (B, T, d) for the targets after `prev` (B, T, dim), with noise injected on the backbone's history if asked."
+    def hidden(self, prev:torch.Tensor, pos:torch.Tensor, rows:torch.Tensor|None=None, noise:bool=False,
+               now:torch.Tensor|None=None):
+        "Hidden states (B, T, d) for the targets after `prev` (B, T, dim), with noise injected on the backbone's history if asked; a conditional model reads the targets' given channels from `now` (B, T, dim)."
+        g = self.cfg.given
+        if g and now is None: raise ModelError(f"this model is conditional (given={g}): pass the targets as `now`, whose first {g} channels it is given")
+        given = now[..., :g] if g else None
         clean = self.inputs(prev, pos)
         history = clean
         if noise and self.cfg.noise:                               # CALM: x̃ = √k·ε + √(1−k)·x, k per sequence
             k = self.cfg.noise * torch.rand(prev.shape[0], 1, 1, device=prev.device)
             history = k.sqrt() * torch.randn_like(clean) + (1 - k).sqrt() * clean
-        h = self.backbone(history, pos, rows)
-        return h if self.short is None else h + self.short(clean, pos)
+        h = self.backbone(history, pos, rows, given)
+        return h if self.short is None else h + self.short(clean, pos, given=given)
 
     def forward(self, prev:torch.Tensor,   # (B, T, dim) the frame before each target (normalised)
                 x:torch.Tensor,            # (B, T, dim) the targets
                 pos:torch.Tensor,          # (B, T) each target's position in its utterance
                 rows:torch.Tensor|None=None) -> torch.Tensor:   # (B, T) loss per target
-        return self.loss(self.hidden(prev, pos, rows, noise=self.training), prev, x, pos)
+        return self.loss(self.hidden(prev, pos, rows, noise=self.training, now=x), prev, x, pos)
 
     def loss(self, h, prev, x, pos) -> torch.Tensor:
         "The head's loss per target for frames `x` (for steps: the NLL of x, by the change of variables; 0 at utterance starts)."
         loss = self.head.loss(h, self.to_target(prev, x))
         if self.cfg.predict == 'x': return loss
-        return (loss + self.step_scale.log().sum()).masked_fill(pos == 0, 0.)
+        return (loss + self.step_scale[self.cfg.given:].log().sum()).masked_fill(pos == 0, 0.)
 
     def valid(self, pos:torch.Tensor) -> torch.Tensor:
         "Which targets have a loss: all, or (predicting steps) those with a frame before them in their utterance."
         return torch.ones_like(pos, dtype=torch.bool) if self.cfg.predict == 'x' else pos > 0
 
-    def to_target(self, prev, x): return x if self.cfg.predict == 'x' else (x - prev) / self.step_scale
-    def from_target(self, prev, y): return y if self.cfg.predict == 'x' else prev + y * self.step_scale
+    def to_target(self, prev, x):
+        "What the head models of frames `x`: the frame or the scaled step, in the channels it is not given."
+        g = self.cfg.given
+        return x[..., g:] if self.cfg.predict == 'x' else (x[..., g:] - prev[..., g:]) / self.step_scale[g:]
 
-    def predict(self, h, prev) -> torch.Tensor:
-        "The head's mean as a frame: the point prediction of the next frame."
-        return self.from_target(prev, self.head.mean(h))
+    def from_target(self, prev, y, now=None):
+        "Frames from the head's output `y`, a conditional model's given channels taken from `now`."
+        g = self.cfg.given
+        x = y if self.cfg.predict == 'x' else prev[..., g:] + y * self.step_scale[g:]
+        return torch.cat([now[..., :g], x], -1) if g else x
 
-    def sample(self, h, prev, temperature:float=1.) -> torch.Tensor:
-        "A sampled next frame."
-        return self.from_target(prev, self.head.sample(h, temperature))
+    def predict(self, h, prev, now=None) -> torch.Tensor:
+        "The head's mean as a frame: the point prediction of the next frame (given channels from `now`)."
+        return self.from_target(prev, self.head.mean(h), now)
+
+    def sample(self, h, prev, temperature:float=1., now=None) -> torch.Tensor:
+        "A sampled next frame (given channels from `now`)."
+        return self.from_target(prev, self.head.sample(h, temperature), now)
 
 def parts_of(model:LatentAR) -> dict[str, nn.Module]:
     "The model's parts whose parameters and compute are counted apart."
-    parts = dict(backbone=nn.ModuleList([model.backbone.inp, model.backbone.blocks, model.backbone.ln]), head=model.head)
+    b = model.backbone
+    parts = dict(backbone=nn.ModuleList([b.inp, b.blocks, b.ln] + ([b.given] if b.given is not None else [])), head=model.head)
     if model.short is not None: parts['short'] = model.short
     if model.cfg.memory: parts['memory'] = model.backbone.memory
     return parts

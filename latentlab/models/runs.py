@@ -171,19 +171,19 @@ def bootstrap(sums:np.ndarray, statistic, n_boot:int=1000, seed:int=0) -> tuple[
 
 @torch.no_grad()
 def teacher_forced(model:LatentAR, frames:Frames, batch:int=64, device:str='cpu', n_boot:int=1000, seed:int=0) -> dict:
-    "Held-out NLL per frame and dimension, and 1 − R² of Δx and of x (the store's units), with intervals."
+    "Held-out NLL per frame and dimension, and 1 − R² of Δx and of x (the store's units), with intervals; of the channels a conditional model is not given."
     model.eval().to(device)
     torch.manual_seed(seed)
-    T, D = model.cfg.context, model.cfg.dim
+    T, D, g = model.cfg.context, model.cfg.out_dim, model.cfg.given
     starts, first = eval_windows(len(frames), T)
     T = min(T, len(frames) - 1)
     sums = np.zeros((frames.utt.max() + 1, 5 + 2 * D), np.float64)   # per utterance: n, nll, err, Q_dx, S_dx, Q_x, S_x
     for i in range(0, len(starts), batch):
         s, f = starts[i:i + batch], first[i:i + batch]
         prev, x, pos, rows = (None if a is None else a.to(device) for a in window(frames, s, T))
-        h = model.hidden(prev, pos, rows)
+        h = model.hidden(prev, pos, rows, now=x)
         nll = model.loss(h, prev, x, pos) if model.cfg.head != 'flow' else torch.zeros(x.shape[:2], device=device)
-        x_hat, x_raw, prev_raw = (frames.raw(a.cpu()) for a in (model.predict(h, prev), x, prev))
+        x_hat, x_raw, prev_raw = (frames.raw(a.cpu())[..., g:] for a in (model.predict(h, prev, x), x, prev))
         keep = (torch.arange(T)[None] >= torch.from_numpy(f)[:, None]) & (pos.cpu() >= 1)
         dx = (x_raw - prev_raw)[keep].double()
         per = torch.cat([torch.ones(len(dx), 1, dtype=torch.float64), nll.cpu()[keep].double()[:, None],
@@ -225,7 +225,8 @@ def rollouts(model:LatentAR, frames:Frames, stats:dict|None=None, prompt:int=25,
     chosen = np.sort(rng.choice(fit, min(n, len(fit)), replace=False))
     L = prompt + horizon
     true = torch.stack([frames.x[s:s + L] for s in starts[chosen]])                    # (B, L, dim)
-    seq = true.clone(); seq[:, prompt:] = 0
+    g = cfg.given
+    seq = true.clone(); seq[:, prompt:, g:] = 0                                         # a conditional model keeps the given channels
     q = quantizer_of(stats, cfg) if (cfg.memory and cfg.memory_key == 'codes') else None
     torch.manual_seed(seed)
     for t in range(prompt, L):
@@ -238,13 +239,14 @@ def rollouts(model:LatentAR, frames:Frames, stats:dict|None=None, prompt:int=25,
             modes = None if q else np.concatenate([frames.modes[s:s + t + 1] for s in starts[chosen]])
             r = memory_rows(known, bounds, q, cfg.hash_spec, modes=None if q else np.maximum(modes, 0))
             rows = torch.from_numpy(r.reshape(len(seq), t + 1, -1)[:, lo:]).to(device)
-        h = model.hidden(shifted(seq[:, lo:t + 1]).to(device) if lo == 0 else seq[:, lo - 1:t].to(device), pos.to(device), rows)
-        seq[:, t] = model.sample(h[:, -1], seq[:, t - 1:t].to(device)[:, 0], temperature).cpu()
-    gen, real = seq[:, prompt:], true[:, prompt:]
+        h = model.hidden(shifted(seq[:, lo:t + 1]).to(device) if lo == 0 else seq[:, lo - 1:t].to(device), pos.to(device), rows,
+                         now=seq[:, lo:t + 1].to(device))
+        seq[:, t] = model.sample(h[:, -1], seq[:, t - 1:t].to(device)[:, 0], temperature, now=seq[:, t].to(device)).cpu()
+    gen, real = seq[:, prompt:, g:], true[:, prompt:, g:]                              # what the model generated
     drift = ((gen - real) ** 2).mean(-1).sqrt().numpy()                                # (B, horizon)
-    copy = ((true[:, prompt - 1:prompt] - real) ** 2).mean(-1).sqrt().numpy()
-    every = frames.x.numpy()
-    out = dict(prompts=len(chosen), prompt=prompt, horizon=horizon,
+    copy = ((true[:, prompt - 1:prompt, g:] - real) ** 2).mean(-1).sqrt().numpy()
+    every = frames.x[:, g:].numpy()
+    out = dict(prompts=len(chosen), prompt=prompt, horizon=horizon, given=g,
                drift=drift.mean(0).tolist(), copy=copy.mean(0).tolist())
     boots = np.random.default_rng(seed).integers(0, len(chosen), (1000, len(chosen)))
     for name, curve in (('drift', drift), ('copy', copy)):
@@ -252,11 +254,11 @@ def rollouts(model:LatentAR, frames:Frames, stats:dict|None=None, prompt:int=25,
         out[f'{name}_end'], out[f'{name}_mean'] = float(end.mean()), float(mean.mean())
         out[f'{name}_end_lo'], out[f'{name}_end_hi'] = map(float, np.percentile(end[boots].mean(1), [2.5, 97.5]))
         out[f'{name}_mean_lo'], out[f'{name}_mean_hi'] = map(float, np.percentile(mean[boots].mean(1), [2.5, 97.5]))
-    flat = lambda a: a.reshape(-1, cfg.dim).numpy().astype(np.float64)
-    out |= dict(fd_generated=frechet(flat(gen), every), fd_copy=frechet(flat(true[:, prompt - 1:prompt].expand_as(real)), every),
+    flat = lambda a: a.reshape(-1, cfg.out_dim).numpy().astype(np.float64)
+    out |= dict(fd_generated=frechet(flat(gen), every), fd_copy=frechet(flat(true[:, prompt - 1:prompt, g:].expand_as(real)), every),
                 fd_real=frechet(flat(real), every))
-    out['generated'] = frames.raw(gen).numpy()                                        # for decoding; not saved as JSON
-    out['true'] = frames.raw(real).numpy()
+    out['generated'] = frames.raw(seq[:, prompt:]).numpy()                            # whole frames, for decoding; not saved as JSON
+    out['true'] = frames.raw(true[:, prompt:]).numpy()
     out['prompt'] = frames.raw(true[:, :prompt]).numpy()
     return out
 
@@ -288,6 +290,7 @@ def decode_rollouts(enc:TrainedEncoder, roll:dict, out:Path|None=None, n_audio:i
     "Mel distance (dB) of decoded rollouts, and of copy-last, to the decoded true continuations; audio of the first `n_audio` in `out/audio`."
     prompt, gen, true = roll['prompt'], roll['generated'], roll['true']
     copy = np.repeat(prompt[:, -1:], gen.shape[1], 1)
+    g = roll.get('given', 0); copy[..., :g] = true[..., :g]                          # a conditional model's given channels are true
     mels = {k: decoded_mels(enc, np.concatenate([prompt, v], 1)) for k, v in dict(generated=gen, copy=copy, true=true).items()}
     cut = round(mels['true'].shape[1] * prompt.shape[1] / (prompt.shape[1] + gen.shape[1]))   # the continuation's mel frames
     res = dict(mel_frames=int(mels['true'].shape[1] - cut))
