@@ -262,6 +262,8 @@ class Bottlenecked:
     residual:torch.Tensor|None=None       # (B, T, r): the mode+residual bottleneck's continuous part
     rec:torch.Tensor|None=None            # (B, T, rec_dim): a dual model's z_rec (z is then z_dyn)
     x_dyn:torch.Tensor|None=None          # like x: a 'residual' dual model's reconstruction from z_dyn alone
+    pre:torch.Tensor|None=None            # (B, T, D-r): the mode bottleneck's vectors before quantisation (with gradient)
+    codebook:torch.Tensor|None=None       # (modes, D-r): its code vectors (no gradient)
 
 # %% ../nbs/12_autoencoders.ipynb #4b66c92e
 class AEBottleneck(nn.Module):
@@ -384,7 +386,7 @@ class ModeBottleneck(nn.Module):
     def forward(self, h:torch.Tensor) -> Bottlenecked:
         e, r = h.split(self.split, -1)                                                  # (B, T, D-r), (B, T, r)
         q, modes, loss, metrics = self.vq(e)
-        return Bottlenecked(torch.cat([q, r], -1), loss, metrics, modes, r)
+        return Bottlenecked(torch.cat([q, r], -1), loss, metrics, modes, r, pre=e, codebook=self.vq.codebook.detach().clone())
 
 # %% ../nbs/12_autoencoders.ipynb #ddb63fe8
 def make_bottleneck(cfg:AEConfig) -> nn.Module:

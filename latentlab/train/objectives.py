@@ -200,36 +200,44 @@ class Concentration(nn.Module):
 
 # %% ../../nbs/train/00_objectives.ipynb #422aa251
 class ModeFactorisation(nn.Module):
-    "Cross-entropy of the next mode given the past modes (over log M), plus the residual's share of the variance."
+    "1 − (information the past modes carry about the next, over log M), with soft modes, plus the residual's share of the variance."
     def __init__(self, dim:int,
                  modes:int=16,                # the bottleneck's number of modes
                  residual_weight:float=1.0,   # weight of var(residual)/var(z)
-                 hidden:int=64):              # embedding and GRU width
+                 hidden:int=64,               # embedding and GRU width
+                 temperature:float=0.3):      # soft assignment: distance² per dimension over h's variance per dimension
         super().__init__()
         if modes < 2: raise ObjectiveError(f"need modes >= 2, not {modes}")
-        self.modes, self.residual_weight = modes, residual_weight
+        if temperature <= 0: raise ObjectiveError(f"temperature must be positive, not {temperature}")
+        self.modes, self.residual_weight, self.temperature = modes, residual_weight, temperature
         self.embed = nn.Embedding(modes, hidden)
         self.gru = nn.GRU(hidden, hidden, batch_first=True)
         self.head = nn.Linear(hidden, modes)
 
+    def assign(self, pre:torch.Tensor, codebook:torch.Tensor, mask:torch.Tensor) -> torch.Tensor:
+        "Soft modes (B, T, M) of the vectors `pre` (B, T, D) on `codebook` (M, D)."
+        d2 = (pre.unsqueeze(-2) - codebook).pow(2).mean(-1)                   # (B, T, M) distance² per dimension
+        spread = pre.detach()[mask].var(0).mean().clamp_min(1e-12)
+        return F.softmax(-d2 / (self.temperature * spread), -1)
+
     def forward(self, z, mask, bn, teacher=None) -> tuple[torch.Tensor, dict]:
-        if bn is None or bn.codes is None or bn.residual is None:
-            raise ObjectiveError("the 'mode' objective needs the bottleneck's codes and residual: train it with the "
+        if bn is None or bn.pre is None or bn.residual is None:
+            raise ObjectiveError("the 'mode' objective needs the bottleneck's modes and residual: train it with the "
                                  "'mode' bottleneck (a discrete mode + a continuous residual)")
-        codes, z, r = bn.codes, z.float(), bn.residual.float()         # (B, T), (B, T, D), (B, T, r)
-        if codes[mask].min() < 0 or codes[mask].max() >= self.modes:
-            raise ObjectiveError(f"codes run from {codes[mask].min().item()} to {codes[mask].max().item()}, but the "
-                                 f"objective has modes={self.modes}: pass modes=<the bottleneck's number of modes>")
-        codes = torch.where(mask, codes, 0)                             # padding may hold any code
-        h, _ = self.gru(self.embed(codes[:, :-1]))                      # (B, T-1, H): h_t from m_<=t
-        valid = mask[:, 1:] & mask[:, :-1]                              # frames t+1 with a real predecessor
-        ce = F.cross_entropy(self.head(h)[valid], codes[:, 1:][valid])  # m_{t+1} from m_<=t
-        p = torch.bincount(codes[mask], minlength=self.modes).float() / mask.sum()
-        unigram = -(p * p.clamp_min(1e-12).log()).sum()
+        if len(bn.codebook) != self.modes:
+            raise ObjectiveError(f"the bottleneck has {len(bn.codebook)} modes, but the objective has modes={self.modes}: "
+                                 "pass modes=<the bottleneck's number of modes>")
+        z, r = z.float(), bn.residual.float()                               # (B, T, D), (B, T, r)
+        q = self.assign(bn.pre.float(), bn.codebook.float(), mask) * mask.unsqueeze(-1)   # padding: no mode
+        h, _ = self.gru(q[:, :-1] @ self.embed.weight)                      # (B, T-1, H): h_t from q_<=t
+        valid = mask[:, 1:] & mask[:, :-1]                                  # frames t+1 with a real predecessor
+        ce = -(q[:, 1:] * F.log_softmax(self.head(h), -1)).sum(-1)[valid].mean()   # m_{t+1} from m_<=t
+        p = q[mask].mean(0)
+        used = -(p * p.clamp_min(1e-12).log()).sum()                        # H(q̄)
         share = r[mask].var(0).sum() / (z[mask].var(0).sum() + 1e-12)
-        loss = ce / math.log(self.modes) + self.residual_weight * share
-        return loss, {'ce': ce.item(), 'ce_vs_unigram': (ce / unigram.clamp_min(1e-12)).item(),
-                      'code_entropy': unigram.item(), 'residual_share': share.item()}
+        loss = 1 - (used - ce) / math.log(self.modes) + self.residual_weight * share
+        return loss, {'ce': ce.item(), 'ce_vs_unigram': (ce / used.clamp_min(1e-12)).item(),
+                      'code_entropy': used.item(), 'residual_share': share.item()}
 
 # %% ../../nbs/train/00_objectives.ipynb #057b648f
 class CPC(nn.Module):
