@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from scipy import stats
 from tqdm.auto import tqdm
+from . import __version__
 from .core import LatentlabError, atomic_write, from_fields, save_json, write_html
 from .data.corpora import load_corpus
 from .encoders import CODECS, PRETRAINED, load_encoder, small_codec_config
@@ -35,7 +36,7 @@ __all__ = ['AR_SETTINGS', 'PRESETS', 'GEOMETRY_COLUMNS', 'AR_MEASURES', 'GIVEN',
            'SPEAKER', 'SHOWN', 'ExperimentError', 'Rows', 'Measures', 'ARPlan', 'ExperimentConfig', 'both_targets',
            'phase0_conditions', 'check_experiment', 'load_config', 'Row', 'setting_label', 'experiment_rows',
            'row_seeds', 'columns_of', 'folder_name', 'cell_path', 'cell', 'Context', 'encoder_cell', 'catalogue_spec',
-           'store_cell', 'recon_cell', 'phase0_cell', 'coarseness_cell', 'geometry_cell', 'ar_cell',
+           'store_cell', 'recon_cell', 'phase0_cell', 'coarseness_cell', 'geometry_cell', 'ar_cell', 'resolved',
            'prepare_experiment', 'row_numbers', 'run_experiment', 'log_call', 'compute_seconds', 'experiment_plan',
            'bits_per_second', 'with_derived', 'seed_interval', 'common', 'summarise', 'verdict', 'iv', 'rank_agreement',
            'plot_points', 'experiment_figures', 'answer_objectives', 'answer_vae', 'answer_structure', 'ratio_interval',
@@ -483,15 +484,22 @@ COMPUTE = dict(encoder=encoder_cell, store=store_cell, recon=recon_cell, phase0=
                geometry=geometry_cell)
 
 # %% ../nbs/80_experiment.ipynb #ae8f8dac
+def resolved(cfg:ExperimentConfig) -> dict:
+    "What the names in `cfg` stand for in this latentlab: the AR settings' switches and the Phase 0 and coarseness conditions."
+    return dict(ar_settings={s: AR_SETTINGS[s] for s in cfg.ar.settings} | {GIVEN: dict(given='z_dyn dim')},
+                phase0=[c.name for c in phase0_conditions(cfg)], coarseness=[c.name for c in both_targets(cfg.measure.coarseness)])
+
 def prepare_experiment(out:Path, cfg:ExperimentConfig) -> None:
-    "Create `out` with the config, or check a resumed experiment's config against the one on disk."
+    "Create `out` with the config, or check a resumed experiment's config (and what its names stand for) against the one on disk."
     out.mkdir(parents=True, exist_ok=True)
-    config = asdict(cfg)
-    if (out/'config.json').exists():
-        differ = config_diff(json.loads((out/'config.json').read_text()), config)
+    config, path = asdict(cfg) | dict(resolved=resolved(cfg)), out/'config.json'
+    if path.exists():
+        old = json.loads(path.read_text())
+        if 'resolved' not in old: save_json(path, old := old | dict(resolved=config['resolved']))   # begun before they were kept
+        differ = config_diff(old, config)
         if differ: raise ExperimentError(f"{out} holds an experiment whose config differs in {', '.join(differ)}; "
-                                         "rerun it with the same config, or give another --out")
-    else: save_json(out/'config.json', config)
+                                         "rerun it with the same config (and the latentlab that began it), or give another --out")
+    else: save_json(path, config)
 
 def row_numbers(ctx:Context, row:Row, seed:int, bar=None) -> dict:
     "Every cell of `row` at `seed`, computed or read: one row of the per-seed table."
@@ -530,7 +538,8 @@ def log_call(out:Path, seconds:float, computed:int, cells:int) -> None:
     "Add this call to `out/timing.json`: when, how long, how many of the cells it computed (the rest it read)."
     path = out/'timing.json'
     calls = json.loads(path.read_text())['calls'] if path.exists() else []
-    calls.append(dict(finished=time.strftime('%Y-%m-%d %H:%M:%S'), seconds=round(seconds, 1), computed=computed, cells=cells))
+    calls.append(dict(finished=time.strftime('%Y-%m-%d %H:%M:%S'), seconds=round(seconds, 1), computed=computed, cells=cells,
+                      latentlab=__version__))
     save_json(path, dict(calls=calls))
 
 def compute_seconds(out) -> float:

@@ -78,14 +78,15 @@ def test_killed_experiment_resumes_to_the_same_table(done, env, tmp_path):
     out = tmp_path/'ci'
     p = subprocess.Popen([LATENTLAB, 'experiment', 'ci', '--out', str(out), '--quiet'], env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300                 # killed inside the trained rows' cells, halfway through the run
-    while time.time() < deadline and p.poll() is None:
-        cells = out/'cells'
-        if cells.is_dir() and any(cells.glob('trained_predictability*/s0/ar-plain.json')): break
-        time.sleep(0.05)
+    # killed mid-training: an encoder or AR run of the predictability row holds a checkpoint but is not finished
+    halfway = lambda: [r for r in [*out.glob('runs/*predictability*-s0'), *out.glob('ar/trained_predictability*-s0/*')]
+                       if any(r.glob('checkpoints/step-*')) and not (r/'eval.json').exists()]
+    deadline, caught = time.time() + 300, []
+    while time.time() < deadline and p.poll() is None and not (caught := halfway()):
+        time.sleep(0.01)
     assert p.poll() is None, "the experiment finished before it could be killed"
     p.send_signal(signal.SIGKILL); p.wait()
-    assert not (out/'summary.parquet').exists()
+    assert caught and not (caught[0]/'eval.json').exists() and not (out/'summary.parquet').exists()
     r = latentlab('experiment', 'ci', '--out', out, '--quiet', env=env)
     assert r.returncode == 0, r.stderr[-2000:]
     a, b = pd.read_parquet(ref/'table.parquet'), pd.read_parquet(out/'table.parquet')
