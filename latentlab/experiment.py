@@ -35,13 +35,13 @@ from .models.runs import ARTrainConfig, store_label, train_ar
 __all__ = ['AR_SETTINGS', 'PRESETS', 'GEOMETRY_COLUMNS', 'AR_MEASURES', 'GIVEN', 'COMPUTE', 'RD_DISTORTION', 'LABELS', 'SEMANTIC',
            'SPEAKER', 'SHOWN', 'ExperimentError', 'Rows', 'Measures', 'ARPlan', 'ExperimentConfig', 'both_targets',
            'phase0_conditions', 'check_experiment', 'load_config', 'Row', 'setting_label', 'experiment_rows',
-           'row_seeds', 'columns_of', 'folder_name', 'cell_path', 'cell', 'Context', 'encoder_cell', 'catalogue_spec',
-           'store_cell', 'recon_cell', 'phase0_cell', 'coarseness_cell', 'geometry_cell', 'ar_cell', 'resolved',
-           'prepare_experiment', 'row_numbers', 'run_experiment', 'log_call', 'compute_seconds', 'experiment_plan',
-           'bits_per_second', 'with_derived', 'seed_interval', 'common', 'summarise', 'verdict', 'iv', 'rank_agreement',
-           'plot_points', 'experiment_figures', 'answer_objectives', 'answer_vae', 'answer_structure', 'ratio_interval',
-           'answer_dual', 'answer_memory', 'answer_coarseness', 'answer_future', 'answer_semantic', 'answer_controls',
-           'answers', 'answers_markdown', 'experiment_page']
+           'row_seeds', 'columns_of', 'folder_name', 'ar_folder', 'cell_path', 'cell', 'Context', 'encoder_cell',
+           'catalogue_spec', 'store_cell', 'recon_cell', 'phase0_cell', 'coarseness_cell', 'geometry_cell', 'ar_cell',
+           'resolved', 'prepare_experiment', 'row_numbers', 'run_experiment', 'log_call', 'compute_seconds',
+           'experiment_plan', 'bits_per_second', 'with_derived', 'seed_interval', 'common', 'summarise', 'verdict',
+           'iv', 'rank_agreement', 'plot_points', 'experiment_figures', 'answer_objectives', 'answer_vae',
+           'answer_structure', 'ratio_interval', 'answer_dual', 'answer_memory', 'answer_coarseness', 'answer_future',
+           'answer_semantic', 'answer_controls', 'answers', 'answers_markdown', 'experiment_page']
 
 # %% ../nbs/80_experiment.ipynb #da849412
 class ExperimentError(LatentlabError, ValueError):
@@ -292,18 +292,25 @@ def experiment_rows(cfg:ExperimentConfig) -> list[Row]:
     return rows
 
 def row_seeds(cfg:ExperimentConfig, row:Row) -> list[int]:
-    "The seeds a row is measured at: all of them for trained rows, the first for the rest."
-    return list(cfg.seeds) if row.trained else list(cfg.seeds[:1])
+    "The seeds a row is measured at: all of them (rows without training measure their store at the first, their AR models at each)."
+    return list(cfg.seeds)
 
 # %% ../nbs/80_experiment.ipynb #afde1d48
-def columns_of(cfg:ExperimentConfig, row:Row) -> list[str]:
-    "The cells of `row` at one seed, in the order they run."
+def columns_of(cfg:ExperimentConfig, row:Row, seed:int|None=None) -> list[str]:
+    "The cells of `row` at `seed` (the first if None), in the order they run: a row without training measures its store once, at the first seed."
+    ar = [f'ar-{s}' for s in cfg.ar.settings] + (['ar-rec_given'] if row.part == 'pair' else [])
+    if not row.trained and seed not in (None, cfg.seeds[0]): return ['store'] + ar
     return ((['encoder'] if row.trained else []) + ['store'] + (['recon'] if row.trained else []) +
-            ['phase0', 'coarseness', 'geometry'] + [f'ar-{s}' for s in cfg.ar.settings] + (['ar-rec_given'] if row.part == 'pair' else []))
+            ['phase0', 'coarseness', 'geometry'] + ar)
 
 def folder_name(row:Row, seed:int) -> str:
-    "The folder of a row's store (and AR runs) at `seed`."
+    "The folder of a row's store at `seed` (one store for every seed of a row without training)."
     return store_label(row.name.replace(' ', '_')) + (f'-s{seed}' if row.trained else '')
+
+def ar_folder(row:Row, seed:int) -> str:
+    "The folder of a row's AR runs at `seed`."
+    return store_label(row.name.replace(' ', '_')) + f'-s{seed}'
+
 
 def cell_path(out:Path, row:Row, seed:int, column:str) -> Path:
     "Where one cell's numbers are kept."
@@ -470,7 +477,7 @@ def ar_cell(ctx:Context, row:Row, seed:int, setting:str) -> dict:
     extra = dict(given=ctx.configs(row, seed)[0].dim) if setting == GIVEN else AR_SETTINGS[setting]
     cfg = ARConfig.from_dict(plan.model | dict(dim=st.dim, predict=row.predict) | extra)
     t = ARTrainConfig.from_dict(plan.train | dict(flops=plan.flops, seed=seed))
-    run = train_ar(ctx.out/'ar'/folder_name(row, seed)/setting, str(st.path), cfg, t, resume=True, progress=ctx.progress)
+    run = train_ar(ctx.out/'ar'/ar_folder(row, seed)/setting, str(st.path), cfg, t, resume=True, progress=ctx.progress)
     ev = json.loads((run/'eval.json').read_text())
     found = ev['heldout'] | {k: v for k, v in ev['rollouts'].items() if isinstance(v, float)} | \
             {k: v for k, v in ev.get('decoded', {}).items() if isinstance(v, float)}
@@ -505,7 +512,7 @@ def row_numbers(ctx:Context, row:Row, seed:int, bar=None) -> dict:
     "Every cell of `row` at `seed`, computed or read: one row of the per-seed table."
     numbers = dict(latent=row.name, kind=row.kind, seed=seed, predict=row.predict,
                    **(row.setting or {}), part=row.part)
-    for column in columns_of(ctx.cfg, row):
+    for column in columns_of(ctx.cfg, row, seed):
         if bar is not None: bar.set_postfix_str(f'{row.name} s{seed} {column}')
         compute = ((lambda c=column: ar_cell(ctx, row, seed, c.removeprefix('ar-'))) if column.startswith('ar-')
                    else (lambda c=column: COMPUTE[c](ctx, row, seed)))
@@ -520,7 +527,7 @@ def run_experiment(config, out, progress:bool=True) -> pd.DataFrame:
     prepare_experiment(out, cfg)
     ctx, rows = Context(cfg, out, progress), experiment_rows(cfg)
     if any(r.kind != 'control' for r in rows): ctx.corpus                 # a missing corpus fails now, not an hour in
-    total = sum(len(columns_of(cfg, r)) * len(row_seeds(cfg, r)) for r in rows)
+    total = sum(len(columns_of(cfg, r, s)) for r in rows for s in row_seeds(cfg, r))
     t0 = time.perf_counter()
     with tqdm(total=total, desc='experiment', unit='cell', disable=not progress) as bar:
         table = pd.DataFrame([row_numbers(ctx, r, s, bar) for r in rows for s in row_seeds(cfg, r)])
@@ -570,8 +577,9 @@ def experiment_plan(cfg:ExperimentConfig, out) -> list[str]:
             if catalogue_spec(cfg, row) or (row.kind == 'random' and cfg.rows.random_size == 'small'): continue
             enc = {'logmel': f'logmel:frame_rate={cfg.rate:g}', 'pretrained': row.spec, 'random': f'{row.spec} --weights random'}.get(row.kind)
             if enc is None: enc = q(f"{ctx.run_dir(row, seed)}:part={row.encoder_part}")
-            stores.append(f"latentlab extract --corpus {q(ctx.corpus)} --encoder {enc} --heldout {cfg.heldout} --seed {cfg.split_seed} "
-                          f"--out {q(str(ctx.out/'stores'/folder_name(row, seed)/'native'))} --shard $I/$N")
+            cmd = (f"latentlab extract --corpus {q(ctx.corpus)} --encoder {enc} --heldout {cfg.heldout} --seed {cfg.split_seed} "
+                   f"--out {q(str(ctx.out/'stores'/folder_name(row, seed)/'native'))} --shard $I/$N")
+            if cmd not in stores: stores.append(cmd)
     return train + stores
 
 # %% ../nbs/80_experiment.ipynb #028ba919
@@ -615,7 +623,7 @@ def common(values:pd.Series):
     return f"{counts.index[0]} ({counts.iloc[0]} of {len(values)} seeds)"
 
 def summarise(table:pd.DataFrame) -> pd.DataFrame:
-    "One row per latent space: numbers averaged over seeds, intervals across seeds (or the single run's own)."
+    "One row per latent space: numbers averaged over seeds, intervals across seeds (or, measured at one seed, that run's own)."
     rows = []
     for name, g in table.groupby('latent', sort=False):
         label = lambda c: (not pd.api.types.is_numeric_dtype(g[c]) or pd.api.types.is_bool_dtype(g[c]) or c in LABELS
@@ -625,7 +633,8 @@ def summarise(table:pd.DataFrame) -> pd.DataFrame:
         numeric = [c for c in g.columns if pd.api.types.is_numeric_dtype(g[c]) and c not in r and c != 'seed']
         for c in [c for c in numeric if not c.endswith(('_lo', '_hi'))]:
             mean, lo, hi = seed_interval(g[c].to_numpy())
-            if len(g) < 2 and f'{c}_lo' in g: lo, hi = float(g[f'{c}_lo'].iloc[0]), float(g[f'{c}_hi'].iloc[0])
+            once = g[g[c].notna()]                                  # measured at one seed only: that run's own interval
+            if len(once) == 1 and f'{c}_lo' in g: lo, hi = float(once[f'{c}_lo'].iloc[0]), float(once[f'{c}_hi'].iloc[0])
             r |= {c: mean, f'{c}_lo': lo, f'{c}_hi': hi}
         rows.append(r)
     return pd.DataFrame(rows).drop(columns=['seed'], errors='ignore')
@@ -916,8 +925,8 @@ def experiment_page(summary:pd.DataFrame, found:dict, cfg:ExperimentConfig) -> l
     proxy = rank_agreement(summary[summary.kind != 'control'].phase0_dx, summary[summary.kind != 'control'].plain_nll_dim)
     figs = experiment_figures(summary, proxy)
     how = (f"<p>{len(summary)} latent spaces on {cfg.corpus}, pooled to {cfg.rate:g} Hz; trained rows at seeds {cfg.seeds} "
-           f"(mean and 95% t-interval across seeds), the others at seed {cfg.seeds[0]} (95% bootstrap interval over "
-           f"utterances). Every number is on the same held-out speakers. AR models: {cfg.ar.flops:.3g} FLOPs each, "
+           f"(mean and 95% t-interval across seeds); the others' stores measured at seed {cfg.seeds[0]} (95% bootstrap interval "
+           f"over utterances), their AR models at every seed (t-interval across seeds). Every number is on the same held-out speakers. AR models: {cfg.ar.flops:.3g} FLOPs each, "
            f"{cfg.ar.model}. Comparisons call two numbers different only when their intervals do not overlap.</p>")
     blocks = [how]
     for q, lines in found.items(): blocks.append(f"<h3>{q}</h3><ul>" + ''.join(f"<li>{s}</li>" for s in lines) + "</ul>")

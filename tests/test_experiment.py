@@ -34,7 +34,9 @@ def test_every_row_kind_and_column(done):
     assert summary.loc[~summary.kind.isin(['trained', 'dual']), 'recon_db'].isna().all()   # no decoder, no cost
     table = pd.read_parquet(out/'table.parquet')
     assert (table[table.kind == 'trained'].groupby('latent').seed.nunique() == 2).all()     # each trained row at both seeds
-    assert (table[~table.kind.isin(['trained', 'dual'])].groupby('latent').seed.nunique() == 1).all()
+    untrained = table[~table.kind.isin(['trained', 'dual'])]                              # AR at both seeds, the store at one
+    assert (untrained.groupby('latent').seed.nunique() == 2).all() and untrained.plain_nll_dim.notna().all()
+    assert untrained[untrained.seed == 0].phase0_dx.notna().all() and untrained[untrained.seed == 1].phase0_dx.isna().all()
     t = summary[summary.kind == 'trained'].iloc[0]                                         # intervals across seeds
     seeds = table[table.latent == t.latent].plain_nll_dim.to_numpy()
     assert np.isclose(t.plain_nll_dim, seeds.mean()) and t.plain_nll_dim_lo < seeds.min() <= seeds.max() < t.plain_nll_dim_hi
