@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from ..core import LatentlabError, atomic_write, parse_value, write_html
+from ..core import LatentlabError, atomic_write, parse_value, save_json, sha256, write_html
 from ..data.corpora import load_corpus
 from ..autoencoders import AEConfig, TrainedEncoder, build_model
 from ..store import Store, extract
@@ -60,9 +60,12 @@ def run_name(setting:dict) -> str:
 
 # %% ../../nbs/train/02_sweep.ipynb #a5fe20f2
 def measure_run(run:Path, corpus:str, store_dir:Path, conds=SEED, n_boot:int=200, progress:bool=False) -> dict:
-    "Phase 0 (held-out, seed conditions, Δz and z) and held-out reconstruction of a finished run: one row."
+    "Phase 0 (held-out, seed conditions, Δz and z) and held-out reconstruction of a finished run: one row (kept in `store_dir/row.json`)."
     run, config = Path(run), json.loads((Path(run)/'config.json').read_text())
-    t = config['train']
+    t, kept = config['train'], Path(store_dir)/'row.json'
+    key = dict(conditions=[f'{c.target} {c.name}' for c in conds], n_boot=n_boot, seed=t['seed'],
+               weights=sha256(run/'model.safetensors'))
+    if kept.exists() and (old := json.loads(kept.read_text()))['key'] == key: return old['row']
     meta = extract(load_corpus(corpus), TrainedEncoder(run, device='cpu'), store_dir, corpus=corpus,
                    heldout=t['heldout'], seed=TrainConfig.from_dict(t).split, progress=progress)
     table = variance_ratio(Store(store_dir), conds, refs=False, n_boot=n_boot, seed=t['seed'])
@@ -72,8 +75,9 @@ def measure_run(run:Path, corpus:str, store_dir:Path, conds=SEED, n_boot:int=200
         r = held[(held.condition == c.name) & (held.target == c.target)]
         look, rand = r[r.method == 'lookup'].iloc[0], r[r.method == 'random'].iloc[0]
         twins = sum((o.target, o.coarsener) == (c.target, c.coarsener) for o in conds)
-        key = f"{c.target} {c.coarsener}" if twins == 1 else f"{c.target} {c.name}"
-        row.update({f'{key}': look.ratio, f'{key} lo': look.lo, f'{key} hi': look.hi, f'{key} random': rand.ratio})
+        name = f"{c.target} {c.coarsener}" if twins == 1 else f"{c.target} {c.name}"
+        row.update({f'{name}': look.ratio, f'{name} lo': look.lo, f'{name} hi': look.hi, f'{name} random': rand.ratio})
+    save_json(kept, dict(key=key, row=row))
     return row
 
 # %% ../../nbs/train/02_sweep.ipynb #28ee49e3
