@@ -5,6 +5,8 @@ Measures, in one run so the machine's load is shared by all figures:
 - the default model (`ARConfig()`: 6 × 256, about 4.7 M backbone parameters, 64-frame windows at 12.5 Hz, gmm
   head), batch 32: the FLOPs of one training step counted by `torch.utils.flop_counter` against the analytic
   `flops_per_frame`, seconds per step in float32 and under bf16 autocast, frames/s, and MFU against the peaks;
+  the two precisions are timed in alternation, `--rounds` times, and the median of the per-round ratios is the
+  bf16 speed-up (a noisy machine slows both of a round's timings alike);
 - the Engram memory's cost: the same step with the memory on (keys precomputed, as in training), as a ratio;
 - with `--real`, the seconds a default model takes to reach its best validation loss on the 65-minute sample,
   trained in float32 and again under bf16 autocast, with both held-out NLLs and their intervals.
@@ -12,9 +14,9 @@ Targets on 2 CPU cores: >= 60% of the fp32 peak in fp32; bf16 >= 2x fp32's frame
 the real-speech model at its best in <= 2 min;
 bf16's held-out NLL within fp32's interval.
 
-    .venv/bin/python benchmarks/ar.py [--steps 10] [--real [--real-steps 400]]
+    .venv/bin/python benchmarks/ar.py [--steps 10] [--rounds 5] [--real [--real-steps 400]]
 """
-import argparse, json, sys, tempfile, time
+import argparse, json, statistics, sys, tempfile, time
 from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -38,6 +40,7 @@ def ar_step_seconds(model, data, steps:int, precision:str) -> float:
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--steps', type=int, default=10); p.add_argument('--batch-size', type=int, default=32)
+    p.add_argument('--rounds', type=int, default=5, help="fp32 and bf16 timed in alternation this many times")
     p.add_argument('--real', action='store_true')
     p.add_argument('--real-steps', type=int, default=400)
     a = p.parse_args()
@@ -53,13 +56,16 @@ def main():
     analytic = sum(flops_per_frame(model).values()) * frames
     print(f"default model: {n_params(model)}; step FLOPs counted {counter.get_total_flops() / 1e9:.2f} G, "
           f"analytic {analytic / 1e9:.2f} G")
-    t32 = ar_step_seconds(model, data, a.steps, 'float32')
-    t16 = ar_step_seconds(model, data, a.steps, 'bfloat16')
+    rounds = [(ar_step_seconds(model, data, a.steps, 'float32'), ar_step_seconds(model, data, a.steps, 'bfloat16'))
+              for _ in range(a.rounds)]
+    t32, t16 = (statistics.median(r[i] for r in rounds) for i in (0, 1))
+    ratios = sorted(r[0] / r[1] for r in rounds)
     flops = counter.get_total_flops()
     print(f"fp32: {t32 * 1e3:.1f} ms/step, {frames / t32:.0f} frames/s, {flops / t32 / 1e9:.1f} GFLOP/s = "
           f"{flops / t32 / fp32:.0%} of the fp32 peak")
-    print(f"bf16 autocast: {t16 * 1e3:.1f} ms/step, {frames / t16:.0f} frames/s ({t32 / t16:.2f}x fp32), "
-          f"{flops / t16 / bf16:.0%} of the bf16 peak")
+    print(f"bf16 autocast: {t16 * 1e3:.1f} ms/step, {frames / t16:.0f} frames/s, {flops / t16 / bf16:.0%} of the bf16 peak; "
+          f"speed-up over fp32 per round (median of {a.rounds}): {statistics.median(ratios):.2f}x "
+          f"[{', '.join(f'{r:.2f}' for r in ratios)}]")
     mem = LatentAR(ARConfig(memory=True)).train()
     tm = ar_step_seconds(mem, batch(mem.cfg, a.batch_size, len(mem.cfg.hash_spec.sizes)), a.steps, 'float32')
     print(f"with the Engram memory: {tm * 1e3:.1f} ms/step, {tm / t32 - 1:+.1%} against without "
@@ -79,6 +85,7 @@ def main():
                   f"{best['step']} of {a.real_steps}, {at:.0f} s into training ({total:.0f} s with the measures); held-out "
                   f"NLL {h['nll_dim']:.4f} [{h['nll_dim_lo']:.4f}, {h['nll_dim_hi']:.4f}] nats/dim, "
                   f"Δx 1 − R² {h['dx_ratio']:.3f}")
+            if best['step'] == a.real_steps: print(f"  the validation loss still fell at step {a.real_steps}: the model is not yet at its best; raise --real-steps")
         f, b = runs['float32'], runs['bfloat16']
         same = b['nll_dim_lo'] <= f['nll_dim'] <= b['nll_dim_hi'] or f['nll_dim_lo'] <= b['nll_dim'] <= f['nll_dim_hi']
         print(f"bf16 against fp32 held-out NLL: {b['nll_dim'] - f['nll_dim']:+.4f} nats/dim "

@@ -7,10 +7,12 @@ Docs: https://latentlab.github.io/latentlab/models/ar.html.md"""
 # %% ../../nbs/models/01_ar.ipynb #67bed7e2
 from __future__ import annotations
 import math
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from ..core import from_fields
 from .memory import EngramMemory, HashSpec, ModelError
 
@@ -113,7 +115,9 @@ class Block(nn.Module):
     def forward(self, h, mask, cos, sin):
         B, T, d = h.shape
         q, k, v = self.qkv(self.ln1(h)).view(B, T, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
-        y = F.scaled_dot_product_attention(rotate(q, cos, sin), rotate(k, cos, sin), v, attn_mask=mask)   # (B, H, T, hd)
+        plain = h.device.type == 'cpu' and torch.is_autocast_enabled('cpu')
+        with sdpa_kernel(SDPBackend.MATH) if plain else nullcontext():
+            y = F.scaled_dot_product_attention(rotate(q, cos, sin), rotate(k, cos, sin), v, attn_mask=mask)   # (B, H, T, hd)
         h = h + self.proj(y.transpose(1, 2).reshape(B, T, d))
         return h + self.mlp(self.ln2(h))
 
