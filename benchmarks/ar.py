@@ -56,8 +56,11 @@ def main():
     analytic = sum(flops_per_frame(model).values()) * frames
     print(f"default model: {n_params(model)}; step FLOPs counted {counter.get_total_flops() / 1e9:.2f} G, "
           f"analytic {analytic / 1e9:.2f} G")
-    rounds = [(ar_step_seconds(model, data, a.steps, 'float32'), ar_step_seconds(model, data, a.steps, 'bfloat16'))
-              for _ in range(a.rounds)]
+    rounds = []
+    for i in range(a.rounds):                                  # the order alternates too, so warm-up favours neither
+        order = ('float32', 'bfloat16') if i % 2 == 0 else ('bfloat16', 'float32')
+        t = {p: ar_step_seconds(model, data, a.steps, p) for p in order}
+        rounds.append((t['float32'], t['bfloat16']))
     t32, t16 = (statistics.median(r[i] for r in rounds) for i in (0, 1))
     ratios = sorted(r[0] / r[1] for r in rounds)
     flops = counter.get_total_flops()

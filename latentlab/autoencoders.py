@@ -330,12 +330,14 @@ class VectorQuantiser(nn.Module):
         if self.training and self.cluster_size.sum() == 0:                      # first batch: codes from the data
             self.reset(torch.ones_like(self.cluster_size, dtype=torch.bool), flat.detach())
         codes = self.nearest(flat.detach())
-        q = self.codebook[codes].view_as(h)                                      # (B, T, D)
+        chosen = self.codebook.clone()                                           # the codebook the codes were chosen from
+        q = chosen[codes].view_as(h)                                             # (B, T, D)
         resets = self.update(flat.detach(), codes) if self.training else 0
         commit = F.mse_loss(h, q.detach())
         p = torch.bincount(codes, minlength=len(self.codebook)).float() / len(codes)
         metrics = dict(commit=commit.item(), perplexity=float((-(p * p.clamp_min(1e-12).log()).sum()).exp()),
                        codes_used=float((p > 0).sum()), resets=float(resets))
+        self.chosen = chosen                                                     # (K, D), before this batch's update
         return h + (q - h).detach(), codes.view(h.shape[:-1]), self.commitment * commit, metrics
 
 class VQBottleneck(nn.Module):
@@ -386,7 +388,7 @@ class ModeBottleneck(nn.Module):
     def forward(self, h:torch.Tensor) -> Bottlenecked:
         e, r = h.split(self.split, -1)                                                  # (B, T, D-r), (B, T, r)
         q, modes, loss, metrics = self.vq(e)
-        return Bottlenecked(torch.cat([q, r], -1), loss, metrics, modes, r, pre=e, codebook=self.vq.codebook.detach().clone())
+        return Bottlenecked(torch.cat([q, r], -1), loss, metrics, modes, r, pre=e, codebook=self.vq.chosen)
 
 # %% ../nbs/12_autoencoders.ipynb #ddb63fe8
 def make_bottleneck(cfg:AEConfig) -> nn.Module:

@@ -617,7 +617,9 @@ def seed_interval(values:np.ndarray) -> tuple[float, float, float]:
 LABELS = ('dim', 'frame_rate', 'lam', 'frames', 'speakers', 'known_ratio')   # numbers that describe a row, not measure it
 
 def common(values:pd.Series):
-    "The value of a row's label column over its seeds: the value, or the most common one with how many seeds had it."
+    "The value of a row's label column over the seeds that have one: the value, or the most common one with how many seeds had it."
+    values = values[values.notna()]
+    if not len(values): return math.nan
     counts = values.astype(str).value_counts()
     if len(counts) <= 1: return values.iloc[0]
     return f"{counts.index[0]} ({counts.iloc[0]} of {len(values)} seeds)"

@@ -357,7 +357,7 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
     model = LatentAR(cfg)
     steps = steps_for(model, t)
     config = dict(store=str(store), latents=st.meta['sha256']['latents.npy'], model=asdict(cfg), train=asdict(t), steps=steps)
-    if rank == 0: prepare_run(out, config, resume)
+    if rank == 0: prepare_run(out, config, resume, dict(model=asdict(ARConfig()), train=asdict(ARTrainConfig())))
     if world > 1: dist.barrier()
     stats, splits = run_frames(out, st, cfg, t) if rank == 0 else (None, None)
     if world > 1: dist.barrier(); stats, splits = run_frames(out, st, cfg, t)

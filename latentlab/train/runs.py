@@ -247,12 +247,13 @@ def make_optimizer(obj:nn.Module, t:TrainConfig) -> torch.optim.AdamW:
                               dict(params=[p for p in params if p.dim() < 2], weight_decay=0.)], lr=t.lr, fused=True)
 
 # %% ../../nbs/train/01_runs.ipynb #8cf10f27
-def prepare_run(out:Path, config:dict, resume:bool) -> None:
-    "Create run folder `out` with `config`, or check a resumed run's config against the one on disk."
+def prepare_run(out:Path, config:dict, resume:bool, defaults:dict|None=None) -> None:
+    "Create run folder `out` with `config`, or check a resumed run's config against the one on disk (a section's keys it lacks, added since, take `defaults`)."
     if (out/'config.json').exists():
         if not resume:
             raise TrainError(f"{out} already holds a run; pass resume=True (--resume) to go on with it, or choose another folder")
         old = json.loads((out/'config.json').read_text())
+        old |= {k: v | old[k] for k, v in (defaults or {}).items() if isinstance(old.get(k), dict)}
         differ = config_diff(old, config)
         if differ: raise TrainError(f"cannot resume {out}: its config differs in {', '.join(differ)}; "
                                     "resume with the same settings, or train into another folder")
@@ -294,7 +295,7 @@ def train_encoder(out, model:AEConfig=AEConfig(), objectives:list[dict]=(), trai
     config = run_config(model, list(objectives), t, corpus)
     rank, world = distributed()
     if t.batch_size % world: raise TrainError(f"batch_size {t.batch_size} does not divide among {world} processes")
-    if rank == 0: prepare_run(out, config, resume)
+    if rank == 0: prepare_run(out, config, resume, dict(model=asdict(AEConfig()), train=asdict(TrainConfig())))
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     if world > 1 and device == 'cuda': device = f'cuda:{rank % torch.cuda.device_count()}'
     torch.manual_seed(t.seed)

@@ -63,8 +63,8 @@ def measure_run(run:Path, corpus:str, store_dir:Path, conds=SEED, n_boot:int=200
     "Phase 0 (held-out, seed conditions, Δz and z) and held-out reconstruction of a finished run: one row (kept in `store_dir/row.json`)."
     run, config = Path(run), json.loads((Path(run)/'config.json').read_text())
     t, kept = config['train'], Path(store_dir)/'row.json'
-    key = dict(conditions=[f'{c.target} {c.name}' for c in conds], n_boot=n_boot, seed=t['seed'],
-               weights=sha256(run/'model.safetensors'))
+    key = dict(conditions=[f'{c.target} {c.name}' for c in conds], n_boot=n_boot, seed=t['seed'], corpus=corpus,
+               heldout=t['heldout'], split=TrainConfig.from_dict(t).split, weights=sha256(run/'model.safetensors'))
     if kept.exists() and (old := json.loads(kept.read_text()))['key'] == key: return old['row']
     meta = extract(load_corpus(corpus), TrainedEncoder(run, device='cpu'), store_dir, corpus=corpus,
                    heldout=t['heldout'], seed=TrainConfig.from_dict(t).split, progress=progress)
