@@ -108,7 +108,7 @@ def parse_settings(pairs:list[str]|None, what:str) -> dict:
     for pair in pairs or []:
         key, sep, value = pair.partition('=')
         if not sep: raise SpecError(f"{what} setting {pair!r}: write key=value (e.g. dim=16)")
-        out[key] = {'true': True, 'false': False}.get(value.lower(), parse_value(value))
+        out[key] = parse_value(value)
     return out
 
 def train_settings(args, keys=('steps', 'batch_size', 'lr', 'seed', 'precision')) -> dict:

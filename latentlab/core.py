@@ -24,7 +24,8 @@ class SpecError(LatentlabError, ValueError):
 
 # %% ../nbs/00_core.ipynb #bd428c10
 def parse_value(text:str):
-    "`text` as an int or float when it reads as one, else the string itself."
+    "`text` as a bool (`true`/`false`), an int or a float when it reads as one, else the string itself."
+    if text.lower() in ('true', 'false'): return text.lower() == 'true'
     for kind in (int, float):
         try: return kind(text)
         except ValueError: pass

@@ -270,6 +270,8 @@ class Row:
     def predict(self) -> str: return 'dx' if self.kind == 'control' else 'x'
     @property
     def encoder_part(self) -> str: return 'pair' if self.part == 'pair' else 'dyn'     # what a trained row extracts
+    @property
+    def label(self) -> str: return store_label(self.name.replace(' ', '_'))            # its name as a folder name
 
 def setting_label(s:dict) -> str:
     "A short name for a trained setting: `ae, predict λ=1`."
@@ -305,16 +307,16 @@ def columns_of(cfg:ExperimentConfig, row:Row, seed:int|None=None) -> list[str]:
 
 def folder_name(row:Row, seed:int) -> str:
     "The folder of a row's store at `seed` (one store for every seed of a row without training)."
-    return store_label(row.name.replace(' ', '_')) + (f'-s{seed}' if row.trained else '')
+    return row.label + (f'-s{seed}' if row.trained else '')
 
 def ar_folder(row:Row, seed:int) -> str:
     "The folder of a row's AR runs at `seed`."
-    return store_label(row.name.replace(' ', '_')) + f'-s{seed}'
+    return row.label + f'-s{seed}'
 
 
 def cell_path(out:Path, row:Row, seed:int, column:str) -> Path:
     "Where one cell's numbers are kept."
-    return out/'cells'/store_label(row.name.replace(' ', '_'))/f's{seed}'/f'{column}.json'
+    return out/'cells'/row.label/f's{seed}'/f'{column}.json'
 
 def cell(out:Path, row:Row, seed:int, column:str, compute, counts:dict|None=None) -> dict:
     "The numbers of one cell: read from `out/cells/`, or computed by `compute()` and written there atomically (counted in `counts`)."
@@ -842,7 +844,7 @@ def answer_memory(summary:pd.DataFrame) -> list[str]:
         lines.append(f"CALM's stabilisers (noise 0.5 on the history, 8-frame short context) lowered rollout drift beyond "
                      f"the intervals on {listed(lower)}{' (a negative result)' if not lower else ''}, and raised it on {listed(higher)}.")
     if lines and one_seed:
-        lines.append(f"Rows without training ({', '.join(one_seed)}) have one AR model per setting: their intervals are over "
+        lines.append(f"Latent spaces with one AR model per setting ({', '.join(one_seed)}): their intervals are over "
                      "utterances only, not over AR training seeds, so their verdicts are the less certain.")
     return lines or ["Not asked by this config: add 'memory' and 'stabilised' to ar.settings."]
 

@@ -44,7 +44,7 @@ def parse_sweep(spec:str) -> list[dict]:
         if key not in MODEL_KEYS | TRAIN_KEYS | {'objective', 'lam'}:
             raise TrainError(f"unknown sweep key {key!r}; use objective, lam, a model setting ({', '.join(sorted(MODEL_KEYS))}) "
                              f"or a training setting ({', '.join(sorted(TRAIN_KEYS))})")
-        axes[key] = [v if key == 'objective' else {'true': True, 'false': False}.get(v.lower(), parse_value(v)) for v in values.split(',')]
+        axes[key] = [v if key == 'objective' else parse_value(v) for v in values.split(',')]
     settings, seen = [], set()
     for combo in itertools.product(*axes.values()):
         s = dict(zip(axes, combo))
