@@ -12,9 +12,9 @@ Measures, in one run so the machine's load is shared by all figures:
   trained in float32 and again under bf16 autocast, with both held-out NLLs and their intervals.
 Targets on 2 CPU cores: >= 60% of the fp32 peak in fp32; bf16 >= 2x fp32's frames/s; the memory adds <= 10%;
 the real-speech model at its best in <= 2 min;
-bf16's held-out NLL within fp32's interval.
+bf16's held-out NLL within fp32's interval. `--device cuda` measures the same on a GPU (peaks and steps there).
 
-    .venv/bin/python benchmarks/ar.py [--steps 10] [--rounds 5] [--real [--real-steps 400]]
+    .venv/bin/python benchmarks/ar.py [--steps 10] [--rounds 5] [--real [--real-steps 400]] [--device cuda]
 """
 import argparse, json, statistics, sys, tempfile, time
 from pathlib import Path
@@ -26,16 +26,16 @@ from latentlab.models.ar import ARConfig, LatentAR, flops_per_frame, n_params
 from latentlab.models.runs import ARTrainConfig, train_ar
 from latentlab.train.runs import make_optimizer
 
-def batch(cfg:ARConfig, B:int, tables:int=0):
-    x = torch.randn(B, cfg.context, cfg.dim)
-    pos = torch.arange(cfg.context).repeat(B, 1)
-    rows = torch.randint(0, cfg.table_size, (B, cfg.context, tables)) if tables else None
+def batch(cfg:ARConfig, B:int, tables:int=0, device:str='cpu'):
+    x = torch.randn(B, cfg.context, cfg.dim, device=device)
+    pos = torch.arange(cfg.context, device=device).repeat(B, 1)
+    rows = torch.randint(0, cfg.table_size, (B, cfg.context, tables), device=device) if tables else None
     return torch.randn_like(x), x, pos, rows
 
-def ar_step_seconds(model, data, steps:int, precision:str) -> float:
+def ar_step_seconds(model, data, steps:int, precision:str, device:str='cpu') -> float:
     "Seconds per training step of `model` on `data`, timed as the encoder benchmark times its steps."
     loss = lambda *_: (model(*data).float().mean(), {})
-    return step_seconds(loss, make_optimizer(model, ARTrainConfig()), None, None, steps, precision)
+    return step_seconds(loss, make_optimizer(model, ARTrainConfig()), None, None, steps, precision, device)
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -43,13 +43,16 @@ def main():
     p.add_argument('--rounds', type=int, default=5, help="fp32 and bf16 timed in alternation this many times")
     p.add_argument('--real', action='store_true')
     p.add_argument('--real-steps', type=int, default=400)
+    p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu', help="cpu or cuda (default: cuda when present)")
     a = p.parse_args()
+    dev = a.device
     torch.manual_seed(0)
-    fp32, bf16 = matmul_peak(torch.float32), matmul_peak(torch.bfloat16)
-    print(f"matmul peak: fp32 {fp32 / 1e9:.1f} GFLOP/s, bf16 {bf16 / 1e9:.1f} GFLOP/s")
+    fp32, bf16 = matmul_peak(torch.float32, dev), matmul_peak(torch.bfloat16, dev)
+    print(f"device {dev}{f' ({torch.cuda.get_device_name()})' if dev.startswith('cuda') else ''}; "
+          f"matmul peak: fp32 {fp32 / 1e9:.1f} GFLOP/s, bf16 {bf16 / 1e9:.1f} GFLOP/s")
     cfg = ARConfig()
-    model = LatentAR(cfg).train()
-    data = batch(cfg, a.batch_size)
+    model = LatentAR(cfg).train().to(dev)
+    data = batch(cfg, a.batch_size, device=dev)
     with FlopCounterMode(display=False) as counter: model(*data).mean().backward()
     model.zero_grad(set_to_none=True)
     frames = a.batch_size * cfg.context
@@ -59,7 +62,7 @@ def main():
     rounds = []
     for i in range(a.rounds):                                  # the order alternates too, so warm-up favours neither
         order = ('float32', 'bfloat16') if i % 2 == 0 else ('bfloat16', 'float32')
-        t = {p: ar_step_seconds(model, data, a.steps, p) for p in order}
+        t = {p: ar_step_seconds(model, data, a.steps, p, dev) for p in order}
         rounds.append((t['float32'], t['bfloat16']))
     t32, t16 = (statistics.median(r[i] for r in rounds) for i in (0, 1))
     ratios = sorted(r[0] / r[1] for r in rounds)
@@ -69,8 +72,8 @@ def main():
     print(f"bf16 autocast: {t16 * 1e3:.1f} ms/step, {frames / t16:.0f} frames/s, {flops / t16 / bf16:.0%} of the bf16 peak; "
           f"speed-up over fp32 per round (median of {a.rounds}): {statistics.median(ratios):.2f}x "
           f"[{', '.join(f'{r:.2f}' for r in ratios)}]")
-    mem = LatentAR(ARConfig(memory=True)).train()
-    tm = ar_step_seconds(mem, batch(mem.cfg, a.batch_size, len(mem.cfg.hash_spec.sizes)), a.steps, 'float32')
+    mem = LatentAR(ARConfig(memory=True)).train().to(dev)
+    tm = ar_step_seconds(mem, batch(mem.cfg, a.batch_size, len(mem.cfg.hash_spec.sizes), dev), a.steps, 'float32', dev)
     print(f"with the Engram memory: {tm * 1e3:.1f} ms/step, {tm / t32 - 1:+.1%} against without "
           f"({n_params(mem)['memory']:,} memory parameters)")
     if a.real:
@@ -78,7 +81,7 @@ def main():
         for precision in ('float32', 'bfloat16'):
             t0 = time.perf_counter()
             train = ARTrainConfig(steps=a.real_steps, eval_every=25, ckpt_every=a.real_steps, precision=precision)
-            run = train_ar(tmp/precision, 'real', ARConfig(dim=80), train, progress=False)
+            run = train_ar(tmp/precision, 'real', ARConfig(dim=80), train, progress=False, device=dev)
             total = time.perf_counter() - t0
             best = json.loads((run/'best.json').read_text())
             metrics = [json.loads(l) for l in (run/'metrics.jsonl').read_text().splitlines()]

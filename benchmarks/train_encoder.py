@@ -8,25 +8,33 @@ Measures, in one run so the machine's load is shared by all figures:
 - the seconds of one pass over the 65-minute LibriSpeech sample (as many steps as its training chunks fill);
 - whether bf16 autocast keeps the results: one short run in each precision, its losses and Phase 0 ratio;
 - with `--sweep`, the wall time of an 8-run λ sweep with Phase 0 on each (`latentlab sweep-encoders`).
-Targets on 2 CPU cores: >= 30% of the fp32 peak, a pass in <= 60 s, the sweep in <= 30 min.
+Targets on 2 CPU cores: >= 30% of the fp32 peak, a pass in <= 60 s, the sweep in <= 30 min; on a lent GPU, the
+sweep >= 20x faster than on 2 CPU cores (`--device cuda`: the peaks, steps and runs on the GPU; the sweep's
+training on the GPU, its extraction and Phase 0 on the CPU cores).
 
-    .venv/bin/python benchmarks/train_encoder.py [--steps 20] [--batch-size 16] [--sweep]
+    .venv/bin/python benchmarks/train_encoder.py [--steps 20] [--batch-size 16] [--sweep [--jobs N]] [--device cuda]
 """
 import argparse, contextlib, os, tempfile, time
+from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 from latentlab.autoencoders import AEConfig, build_model, n_params
 from latentlab.train.runs import Objective, TrainConfig, make_optimizer
 
-def matmul_peak(dtype, n:int=2048, reps:int=10) -> float:
-    "FLOP/s of an n×n matmul in `dtype`, the best of `reps`."
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+def matmul_peak(dtype, device:str='cpu', n:int|None=None, reps:int=10) -> float:
+    "FLOP/s of an n×n matmul in `dtype` on `device`, the best of `reps` (n = 2048 on CPU, 8192 on a GPU)."
+    n = n or (8192 if device.startswith('cuda') else 2048)
+    a, b = torch.randn(n, n, dtype=dtype, device=device), torch.randn(n, n, dtype=dtype, device=device)
     a @ b
-    best = min(_time(lambda: a @ b) for _ in range(reps))
+    best = min(_time(lambda: a @ b, device) for _ in range(reps))
     return 2 * n**3 / best
 
-def _time(f) -> float:
-    t0 = time.perf_counter(); f(); return time.perf_counter() - t0
+def sync(device:str='cpu'):
+    "Wait for the GPU's queued work, so wall-clock times count it."
+    if device.startswith('cuda'): torch.cuda.synchronize()
+
+def _time(f, device:str='cpu') -> float:
+    sync(device); t0 = time.perf_counter(); f(); sync(device); return time.perf_counter() - t0
 
 def step_flops(obj, x, mask) -> int:
     "FLOPs of one forward + backward."
@@ -35,15 +43,16 @@ def step_flops(obj, x, mask) -> int:
     obj.zero_grad(set_to_none=True)
     return counter.get_total_flops()
 
-def step_seconds(obj, opt, x, mask, steps:int, precision:str) -> float:
+def step_seconds(obj, opt, x, mask, steps:int, precision:str, device:str='cpu') -> float:
     "Seconds per training step (after two warm-up steps)."
     def one():
-        with (torch.autocast('cpu', dtype=torch.bfloat16) if precision == 'bfloat16' else contextlib.nullcontext()):
+        with (torch.autocast(device.split(':')[0], dtype=torch.bfloat16) if precision == 'bfloat16' else contextlib.nullcontext()):
             loss, _ = obj(x, mask)
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
     for _ in range(2): one()
-    t0 = time.perf_counter()
+    sync(device); t0 = time.perf_counter()
     for _ in range(steps): one()
+    sync(device)
     return (time.perf_counter() - t0) / steps
 
 def main():
@@ -51,39 +60,48 @@ def main():
     p.add_argument('--steps', type=int, default=20)
     p.add_argument('--batch-size', type=int, default=16)
     p.add_argument('--sweep', action='store_true', help="also time an 8-run λ sweep on the real sample")
+    p.add_argument('--jobs', type=int, default=1, help="--sweep: runs at a time, each in a process of its own")
+    p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu', help="cpu or cuda (default: cuda when present)")
     a = p.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores")
-    peaks = {'float32': matmul_peak(torch.float32), 'bfloat16': matmul_peak(torch.bfloat16)}
+    dev = a.device
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores, device {dev}"
+          + (f" ({torch.cuda.get_device_name()}; float32 convolutions in TF32: {torch.backends.cudnn.allow_tf32}, "
+             f"matmuls: {torch.backends.cuda.matmul.allow_tf32})" if dev.startswith('cuda') else ''))
+    peaks = {'float32': matmul_peak(torch.float32, dev), 'bfloat16': matmul_peak(torch.bfloat16, dev)}
     for k, v in peaks.items(): print(f"matmul peak {k:8s}: {v / 1e9:6.1f} GFLOP/s")
     t = TrainConfig(batch_size=a.batch_size)
     for name, cfg in [('mel (default)', AEConfig()), ('mel + 2 transformer layers', AEConfig(transformer_layers=2))]:
         torch.manual_seed(0)
         model = build_model(cfg)
-        obj = Objective(model, [dict(name='predictability', lam=0.1)])
+        obj = Objective(model, [dict(name='predictability', lam=0.1)]).to(dev)
         opt = make_optimizer(obj, t)
-        x = torch.randn(a.batch_size, t.chunk_frames * model.stride, cfg.n_mels)
-        mask = torch.ones(x.shape[:2], dtype=torch.bool)
+        x = torch.randn(a.batch_size, t.chunk_frames * model.stride, cfg.n_mels, device=dev)
+        mask = torch.ones(x.shape[:2], dtype=torch.bool, device=dev)
         flops = step_flops(obj, x, mask)
         print(f"\n{name}: {n_params(model) / 1e6:.2f} M parameters, {flops / 1e9:.2f} GFLOP per step "
               f"(batch {a.batch_size} × {t.chunk_frames * model.stride} mel frames)")
         for precision in ('float32', 'bfloat16'):
-            s = step_seconds(obj, opt, x, mask, a.steps, precision)
+            s = step_seconds(obj, opt, x, mask, a.steps, precision, dev)
             print(f"  {precision:8s}: {s * 1e3:6.1f} ms/step, {flops / s / 1e9:6.1f} GFLOP/s = "
                   f"{flops / s / peaks['float32']:5.1%} of the fp32 peak, {flops / s / peaks['bfloat16']:5.1%} of bf16's")
         if name.startswith('mel (default)'):
             sample_frames = 65.1 * 60 * cfg.mel_rate
             steps = sample_frames / (a.batch_size * t.chunk_frames * model.stride)
-            s = step_seconds(obj, opt, x, mask, a.steps, 'float32')
+            s = step_seconds(obj, opt, x, mask, a.steps, 'float32', dev)
             print(f"  one pass over the 65-minute sample: {steps:.0f} steps, {steps * s:.1f} s (target <= 60 s)")
-            with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            gpu = dev.startswith('cuda')
+            acts = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA] if gpu else [])
+            with torch.profiler.profile(activities=acts) as prof:
                 for _ in range(3):
                     loss, _ = obj(x, mask); opt.zero_grad(); loss.backward(); opt.step()
-            print("  where the time goes (top operators by self CPU time):")
-            print('\n'.join('    ' + l for l in prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=8).splitlines()))
-    precision_check()
-    if a.sweep: sweep()
+                sync(dev)
+            by = 'self_cuda_time_total' if gpu else 'self_cpu_time_total'
+            print(f"  where the time goes (top operators by {by.replace('_', ' ')}):")
+            print('\n'.join('    ' + l for l in prof.key_averages().table(sort_by=by, row_limit=8).splitlines()))
+    precision_check(device=dev)
+    if a.sweep: sweep(device=dev, jobs=a.jobs)
 
-def precision_check(steps:int=150):
+def precision_check(steps:int=150, device:str='cpu'):
     "Does bf16 autocast keep the results? The same run in float32 and bfloat16: losses, held-out mel distance, Phase 0."
     from latentlab.train.runs import train_encoder, read_metrics
     from latentlab.train.sweep import measure_run
@@ -95,15 +113,17 @@ def precision_check(steps:int=150):
         for precision in ('float32', 'bfloat16'):
             t0 = time.perf_counter()
             run = train_encoder(f'{d}/{precision}', AEConfig(), [dict(name='predictability', lam=1.)],
-                                TrainConfig(steps=steps, ckpt_every=steps, precision=precision), corpus, progress=False)
+                                TrainConfig(steps=steps, ckpt_every=steps, precision=precision), corpus, progress=False,
+                                device=device)
             took = time.perf_counter() - t0
             row = measure_run(run, corpus, f'{d}/{precision}-store', grid(K=(16,), target=('dx',)), n_boot=100)
             m = read_metrics(run).iloc[-1]
             print(f"  {precision:8s}: {took:5.1f} s, final loss {m.loss:.4f} (rec {m.rec:.4f}), held-out mel distance "
                   f"{row['mel_distance_db']:.2f} dB, Δz ratio {row['dx mean']:.3f} [{row['dx mean lo']:.3f}, {row['dx mean hi']:.3f}]")
 
-def sweep():
-    "Wall time of an 8-run λ sweep on the real sample, Phase 0 on each."
+def sweep(device:str='cpu', jobs:int=1):
+    "Wall time of an 8-run λ sweep on the real sample, Phase 0 on each, and the share of it spent in training steps."
+    import json
     from latentlab.catalogue import real_speech_dir
     from latentlab.train.sweep import sweep_encoders
     root = real_speech_dir()
@@ -111,9 +131,14 @@ def sweep():
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()
         table = sweep_encoders('objective=predictability lam=0,0.03,0.1,0.3,1,3,10,30', d, str(root),
-                               TrainConfig(steps=300), progress=False)
+                               TrainConfig(steps=300), progress=False, device=device, jobs=jobs)
         took = time.perf_counter() - t0
-    print(f"\n8-run λ sweep on the real sample (300 steps each, Phase 0 seed conditions): {took / 60:.1f} min (target <= 30 min)")
+        steps = sum(json.loads(l)['seconds'] for run in Path(d, 'runs').iterdir()
+                    for l in (run/'metrics.jsonl').read_text().splitlines()[-1:])
+    print(f"\n8-run λ sweep on the real sample (300 steps each, Phase 0 seed conditions, training on {device}, {jobs} at a time): "
+          f"{took / 60:.2f} min = {took:.1f} s (target <= 30 min on 2 CPU cores; on a GPU >= 20x faster than there); "
+          f"training steps {steps:.1f} s (summed over runs)"
+          + (f", the rest (features, held-out measures, extraction, Phase 0) {took - steps:.1f} s" if jobs == 1 else ''))
     print(table[['run', 'mel_distance_db', 'dx mean', 'x mean']].round(3).to_string(index=False))
 
 if __name__ == '__main__': main()

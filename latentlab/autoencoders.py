@@ -325,7 +325,10 @@ class VectorQuantiser(nn.Module):
         return self.reset(self.cluster_size < self.dead_code, flat)
 
     def forward(self, h:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
-        "Quantised h (straight-through), codes (B, T), commitment loss, metrics."
+        "Quantised h (straight-through), codes (B, T), commitment loss, metrics; in float32, under autocast too."
+        with torch.autocast(h.device.type, enabled=False): return self.quantise(h.float())
+
+    def quantise(self, h:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
         flat = h.reshape(-1, h.shape[-1])                                        # (N, D)
         if self.training and self.cluster_size.sum() == 0:                      # first batch: codes from the data
             self.reset(torch.ones_like(self.cluster_size, dtype=torch.bool), flat.detach())

@@ -143,7 +143,8 @@ def cmd_sweep_encoders(args) -> int:
     "Train, extract and measure a grid of encoders; write the table and the Pareto page."
     from latentlab.train.sweep import sweep_encoders
     model, train = configs(args)
-    table = sweep_encoders(args.grid, args.out, args.corpus, train, model, n_boot=args.boot, progress=not args.quiet)
+    table = sweep_encoders(args.grid, args.out, args.corpus, train, model, n_boot=args.boot, progress=not args.quiet,
+                           device=args.device, jobs=args.jobs)
     print(table[['run', 'mel_distance_db', 'dx mean', 'x mean']].round(3).to_string(index=False))
     print(f"{args.out}/sweep.parquet, {args.out}/sweep.html")
     return 0
@@ -374,17 +375,20 @@ def make_parser() -> argparse.ArgumentParser:
         add('--seed', type=int, help="seed of the initialisation, the batches and the speaker split (default 0)")
         add('--precision', choices=['float32', 'bfloat16'], help="bfloat16: autocast (default float32)")
         add('--quiet', action='store_true', help="no progress bar")
+        add('--device', help="cpu or cuda for training (default: cuda when present)" + ("; under torchrun, each process its own" if p is train_ else ""))
     add = train_.add_argument
     add('--bottleneck', choices=['ae', 'vae', 'vq', 'fsq', 'mode'], help="the latent's bottleneck (default ae)")
     add('--objective', default='none', help="none, predictability, concentration, mode, cpc, prior or distill; "
                                             "options after slashes: predictability/predictor=lookup/K=32")
     add('--lam', type=float, default=1.0, help="the objective's weight λ, added to reconstruction (default 1)")
     add('--resume', action='store_true', help="go on with the run in OUT from its last checkpoint (same settings)")
-    add('--device', help="cpu or cuda (default: cuda when present); under torchrun, each process its own")
     train_.set_defaults(func=cmd_train_encoder)
     sweep.add_argument('--grid', required=True,
                        help="'bottleneck=ae,vae objective=none,predictability lam=0,0.1,1': settings apart by spaces, values by commas")
     sweep.add_argument('--boot', type=int, default=200, help="bootstrap resamples for the Phase 0 intervals")
+    sweep.add_argument('--jobs', type=int, default=1,
+                       help="runs at a time, each in a process of its own with its share of the cores (default 1); "
+                            "on a GPU machine use several: one small encoder leaves a GPU mostly idle")
     sweep.set_defaults(func=cmd_sweep_encoders)
     train_ar_ = sub.add_parser('train-ar', help="train an autoregressive model over a store's latents (resumable)",
                                epilog="what it writes: the run folder OUT (config.json, stats.safetensors, model.safetensors, "

@@ -1,6 +1,6 @@
 """Training encoders as a user does it, through the CLI: a run, its latents extracted through `--encoder RUN`, a run
 killed with SIGKILL and resumed to the same bits, two gloo processes under torchrun against one, and the refusals."""
-import json
+import json, os
 from pathlib import Path
 from conftest import kill_once_checkpointed, latentlab, one_and_two_processes
 import numpy as np, pytest, torch
@@ -63,13 +63,20 @@ def test_two_gloo_processes_match_one(tmp_path):
     assert moved == 6
 
 def test_sweep_cli(tmp_path):
-    r = latentlab('sweep-encoders', '--corpus', 'tones:speakers=4,utts=20,seconds=4', '--grid', 'objective=none,predictability lam=1',
-                  '--steps', 10, '--batch-size', 8, '--boot', 50, '--quiet', '--out', tmp_path/'sweep')
-    assert r.returncode == 0, r.stderr
+    "A sweep from the command line, one run at a time and two at a time in processes of their own: the same table."
     import pandas as pd
+    args = ['sweep-encoders', '--corpus', 'tones:speakers=4,utts=20,seconds=4', '--grid', 'objective=none,predictability lam=1',
+            '--steps', 10, '--batch-size', 8, '--boot', 50, '--quiet']
+    r = latentlab(*args, '--out', tmp_path/'sweep', env={**os.environ, 'OMP_NUM_THREADS': '1'})   # as each of two jobs here
+    assert r.returncode == 0, r.stderr
     t = pd.read_parquet(tmp_path/'sweep'/'sweep.parquet')
     assert len(t) == 2 and {'mel_distance_db', 'dx mean', 'x mean', 'dx concat'} <= set(t.columns)
     assert 'Pareto' in (tmp_path/'sweep'/'sweep.html').read_text()
+    r = latentlab(*args, '--jobs', 2, '--out', tmp_path/'two')
+    assert r.returncode == 0, r.stderr
+    two = pd.read_parquet(tmp_path/'two'/'sweep.parquet')
+    pd.testing.assert_frame_equal(two, t, check_exact=False, rtol=1e-3)
+    assert len(list((tmp_path/'two'/'runs').glob('*/eval.json'))) == 2
 
 def test_whisper_teacher_distils_into_the_latent(tmp_path):
     "Semantic distillation: Whisper tiny's features (50 Hz, pooled to 12.5 Hz) as the teacher of the distill objective."

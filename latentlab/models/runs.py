@@ -349,10 +349,8 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
     st = open_store(store, progress=progress)
     cfg = cfg or ARConfig(dim=st.dim)
     if cfg.dim != st.dim: raise ModelError(f"the model's dim is {cfg.dim} but {store} has {st.dim}-dimensional latents; set dim={st.dim}")
-    rank, world = distributed()
+    rank, world, device = distributed(device)
     if t.batch_size % world: raise TrainError(f"batch_size {t.batch_size} does not divide among {world} processes")
-    device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    if world > 1 and device == 'cuda': device = f'cuda:{rank % torch.cuda.device_count()}'
     torch.manual_seed(t.seed)
     model = LatentAR(cfg)
     steps = steps_for(model, t)

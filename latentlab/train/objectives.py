@@ -17,8 +17,8 @@ from ..measure.core import COARSENERS
 # %% auto #0
 __all__ = ['TARGETS', 'PREDICTORS', 'OBJECTIVES', 'ObjectiveError', 'check_context', 'context_width', 'coarse_context',
            'next_target', 'centre', 'standardise', 'unexplained', 'standardise_frames', 'SoftClusters', 'soft_within',
-           'cross_folds', 'crossfit_predict', 'Predictability', 'Concentration', 'ModeFactorisation', 'CPC', 'ARPrior',
-           'Distill', 'NoObjective', 'objective_options', 'make_objective']
+           'cross_folds', 'crossfit_predict', 'Predictability', 'Concentration', 'run_gru', 'ModeFactorisation', 'CPC',
+           'ARPrior', 'Distill', 'NoObjective', 'objective_options', 'make_objective']
 
 # %% ../../nbs/train/00_objectives.ipynb #eb6394bc
 class ObjectiveError(LatentlabError, ValueError):
@@ -199,6 +199,10 @@ class Concentration(nn.Module):
         return loss, {'ratio': loss.item(), 'clusters': used.item()}
 
 # %% ../../nbs/train/00_objectives.ipynb #422aa251
+def run_gru(gru:nn.GRU, x:torch.Tensor) -> torch.Tensor:
+    "`gru`'s outputs over x (B, T, F), in float32 under autocast too (CUDA's autocast runs cuDNN's GRU in float16)."
+    with torch.autocast(x.device.type, enabled=False): return gru(x.float())[0]
+
 class ModeFactorisation(nn.Module):
     "1 − (information the past modes carry about the next, over log M), with soft modes, plus the residual's share of the variance."
     def __init__(self, dim:int,
@@ -229,7 +233,7 @@ class ModeFactorisation(nn.Module):
                                  "pass modes=<the bottleneck's number of modes>")
         z, r = z.float(), bn.residual.float()                               # (B, T, D), (B, T, r)
         q = self.assign(bn.pre.float(), bn.codebook.float(), mask) * mask.unsqueeze(-1)   # padding: no mode
-        h, _ = self.gru(q[:, :-1] @ self.embed.weight)                      # (B, T-1, H): h_t from q_<=t
+        h = run_gru(self.gru, q[:, :-1] @ self.embed.weight)                # (B, T-1, H): h_t from q_<=t
         valid = mask[:, 1:] & mask[:, :-1]                                  # frames t+1 with a real predecessor
         ce = -(q[:, 1:] * F.log_softmax(self.head(h), -1)).sum(-1)[valid].mean()   # m_{t+1} from m_<=t
         p = q[mask].mean(0)
@@ -255,7 +259,7 @@ class CPC(nn.Module):
     def forward(self, z, mask, bn=None, teacher=None) -> tuple[torch.Tensor, dict]:
         B, T, D = z.shape
         zn = standardise_frames(z.float(), mask)                        # (B, T, D)
-        h, _ = self.gru(zn)                                             # (B, T, H): causal
+        h = run_gru(self.gru, zn)                                       # (B, T, H): causal
         preds = self.heads(h).view(B, T, self.steps, D)                 # (B, T, steps, D)
         keys = zn[mask]                                                 # (N, D): every real frame
         where = (mask.flatten().cumsum(0) - 1).view(B, T)               # (B, T): each frame's row in keys
@@ -297,7 +301,7 @@ class ARPrior(nn.Module):
     def forward(self, z, mask, bn=None, teacher=None) -> tuple[torch.Tensor, dict]:
         B, T, D = z.shape
         zn = standardise_frames(z.float(), mask)                        # (B, T, D)
-        h, _ = self.gru(F.pad(zn, (0, 0, 1, 0))[:, :-1])                 # (B, T, H): from z_<t
+        h = run_gru(self.gru, F.pad(zn, (0, 0, 1, 0))[:, :-1])           # (B, T, H): from z_<t
         valid = mask & F.pad(mask, (1, 0))[:, :-1]                       # frames with a real predecessor
         y = zn[valid]                                                   # (N, D)
         prior = self.nll(y, self.head(h)[valid]).mean() / D

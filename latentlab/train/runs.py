@@ -120,7 +120,7 @@ def features(model:nn.Module, utts:list[Utterance], batch_size:int=16, progress:
     hop = model.cfg.mel_hop if model.cfg.kind == 'mel' else 1                   # audio samples per input frame
     for b in tqdm(range(0, len(utts), batch_size), desc='features', disable=not progress):
         audios = [u.load(sr) for u in utts[b:b + batch_size]]
-        f = model.features(pad_batch(audios))                                   # (B, T, C)
+        f = model.features(pad_batch(audios, next(model.parameters()).device)).cpu()   # (B, T, C), kept on the CPU
         out += [f[i, :n_frames(len(a), hop)].clone() for i, a in enumerate(audios)]
         if teacher:
             taught += [teacher_latents(teacher, u.load, math.ceil(len(out[b + i]) / model.stride), model.cfg.latent_rate)
@@ -217,7 +217,7 @@ def load_checkpoint(ckpt:Path, parts:dict[str, nn.Module], opt:torch.optim.Optim
             raise TrainError(f"{ckpt/name} cannot be read ({type(e).__name__}: {e}); it is damaged: delete "
                              f"{ckpt} to resume from an earlier start, or start the run afresh") from None
     weights = {name: {k: v for k, v in read(f'{name}.safetensors', load_file).items() if k != '_'} for name in parts}
-    state = read('optimizer.pt', lambda p: torch.load(p, weights_only=True))
+    state = read('optimizer.pt', lambda p: torch.load(p, map_location='cpu', weights_only=True))   # to the parameters' device by the optimiser
     try:
         for name, part in parts.items(): part.load_state_dict(weights[name])
         opt.load_state_dict(state['optimizer'])
@@ -226,12 +226,16 @@ def load_checkpoint(ckpt:Path, parts:dict[str, nn.Module], opt:torch.optim.Optim
     return state['step']
 
 # %% ../../nbs/train/01_runs.ipynb #14d95cb7
-def distributed() -> tuple[int, int]:
-    "This process's rank and the world size, starting the process group when `torchrun` launched us."
-    world = int(os.environ.get('WORLD_SIZE', 1))
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo')
-    return (dist.get_rank(), world) if world > 1 else (0, 1)
+def distributed(device:str|None=None) -> tuple[int, int, str]:
+    "This process's rank, the world size and its device (cuda when present), starting the process group when `torchrun` launched us."
+    world, device = int(os.environ.get('WORLD_SIZE', 1)), device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    if world == 1: return 0, 1, device
+    local, here = int(os.environ.get('LOCAL_RANK', 0)), int(os.environ.get('LOCAL_WORLD_SIZE', world))
+    own_gpu = device == 'cuda' and torch.cuda.device_count() >= here           # NCCL needs a GPU per process
+    if device == 'cuda': device = f'cuda:{local % torch.cuda.device_count()}'
+    if device.startswith('cuda'): torch.cuda.set_device(device)
+    if not dist.is_initialized(): dist.init_process_group('nccl' if own_gpu else 'gloo')
+    return dist.get_rank(), world, device
 
 # %% ../../nbs/train/01_runs.ipynb #3b9bd30a
 def lr_at(step:int, t:TrainConfig) -> float:
@@ -293,11 +297,9 @@ def train_encoder(out, model:AEConfig=AEConfig(), objectives:list[dict]=(), trai
     "Train an autoencoder with `objectives` on `corpus`'s training speakers into run folder `out`."
     out, t = Path(out), train
     config = run_config(model, list(objectives), t, corpus)
-    rank, world = distributed()
+    rank, world, device = distributed(device)
     if t.batch_size % world: raise TrainError(f"batch_size {t.batch_size} does not divide among {world} processes")
     if rank == 0: prepare_run(out, config, resume, dict(model=asdict(AEConfig()), train=asdict(TrainConfig())))
-    device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    if world > 1 and device == 'cuda': device = f'cuda:{rank % torch.cuda.device_count()}'
     torch.manual_seed(t.seed)
     net = build_model(model)
     obj = Objective(net, with_teacher(list(objectives), t.teacher)).to(device)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from tqdm.auto import tqdm
 from ..core import LatentlabError, atomic_write, parse_value, save_json, sha256, write_html
 from ..data.corpora import load_corpus
 from ..autoencoders import AEConfig, TrainedEncoder, build_model
@@ -20,8 +21,8 @@ from ..measure.probe import SEED, CRITERION, grid, variance_ratio
 from .runs import TrainConfig, TrainError, features, speaker_split, train_encoder
 
 # %% auto #0
-__all__ = ['MODEL_KEYS', 'TRAIN_KEYS', 'parse_objective', 'parse_sweep', 'run_name', 'measure_run', 'sweep_encoders',
-           'pareto_front', 'plot_pareto', 'sweep_page']
+__all__ = ['MODEL_KEYS', 'TRAIN_KEYS', 'parse_objective', 'parse_sweep', 'run_name', 'measure_run', 'sweep_one', 'sweep_encoders',
+           'sweep_parallel', 'pareto_front', 'plot_pareto', 'sweep_page']
 
 # %% ../../nbs/train/02_sweep.ipynb #21980fbc
 MODEL_KEYS = {f.name for f in fields(AEConfig)}
@@ -81,27 +82,61 @@ def measure_run(run:Path, corpus:str, store_dir:Path, conds=SEED, n_boot:int=200
     return row
 
 # %% ../../nbs/train/02_sweep.ipynb #28ee49e3
+def sweep_one(s:dict, out:Path, corpus:str, train:TrainConfig, model:AEConfig, conds=SEED, n_boot:int=200,
+              progress:bool=False, device:str|None=None, cache:dict|None=None) -> dict:
+    "Train (resuming), extract and measure setting `s` of a sweep into `out`: its row. `cache` keeps features per front end."
+    m = replace(model, **{k: v for k, v in s.items() if k in MODEL_KEYS})
+    t = replace(train, **{k: v for k, v in s.items() if k in TRAIN_KEYS})
+    name, run = run_name(s), Path(out)/'runs'/run_name(s)
+    if not (run/'eval.json').exists():
+        front = (m.kind, m.sample_rate, m.n_mels, m.mel_rate, m.latent_rate, t.heldout, t.split, t.teacher)
+        cache = {} if cache is None else cache
+        if front not in cache:
+            cache[front] = features(build_model(m), speaker_split(load_corpus(corpus), t.heldout, t.split)[0], teacher=t.teacher)
+        train_encoder(run, m, parse_objective(s['objective'], s['lam']), t, corpus, resume=run.exists(),
+                      progress=progress, feats=cache[front], device=device)
+    return {**s, **measure_run(run, corpus, Path(out)/'stores'/name, conds, n_boot, progress)}
+
 def sweep_encoders(grid:str|list[dict], out, corpus:str='espeak', train:TrainConfig=TrainConfig(),
-                   model:AEConfig=AEConfig(), conds=SEED, n_boot:int=200, progress:bool=True) -> pd.DataFrame:
-    "Train, extract and measure every setting of `grid` into `out`; the table, also written as `out/sweep.parquet`."
+                   model:AEConfig=AEConfig(), conds=SEED, n_boot:int=200, progress:bool=True, device:str|None=None,
+                   jobs:int=1) -> pd.DataFrame:
+    "Train (on `device`: cuda when present), extract and measure every setting of `grid` into `out`, `jobs` at a time; the table, also written as `out/sweep.parquet`."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     settings = parse_sweep(grid) if isinstance(grid, str) else grid
-    rows, cache = [], {}
-    for s in settings:
-        m = replace(model, **{k: v for k, v in s.items() if k in MODEL_KEYS})
-        t = replace(train, **{k: v for k, v in s.items() if k in TRAIN_KEYS})
-        name, run = run_name(s), out/'runs'/run_name(s)
-        done = (run/'eval.json').exists()
-        if not done:
-            front = (m.kind, m.sample_rate, m.n_mels, m.mel_rate, m.latent_rate, t.heldout, t.split, t.teacher)
-            if front not in cache:                               # the features of a front end, once per sweep
-                cache[front] = features(build_model(m), speaker_split(load_corpus(corpus), t.heldout, t.split)[0], teacher=t.teacher)
-            train_encoder(run, m, parse_objective(s['objective'], s['lam']), t, corpus, resume=run.exists(),
-                          progress=progress, feats=cache[front])
-        rows.append({**s, **measure_run(run, corpus, out/'stores'/name, conds, n_boot, progress)})
-        table = pd.DataFrame(rows)
+    rows = [None] * len(settings)
+    def keep(i, row):
+        rows[i] = row                                            # the table so far, in the grid's order
+        table = pd.DataFrame([r for r in rows if r is not None])
         atomic_write(out/'sweep.parquet', lambda f: table.to_parquet(f))
+        return table
+    if jobs <= 1:
+        cache = {}                                               # the features of a front end, once per sweep
+        for i, s in enumerate(settings):
+            table = keep(i, sweep_one(s, out, corpus, train, model, conds, n_boot, progress, device, cache))
+    else: table = sweep_parallel(settings, keep, jobs, out, corpus, train, model, conds, n_boot, device, progress)
     write_html(out/'sweep.html', f'Sweep of trained encoders on {corpus}', sweep_page(table, corpus))
+    return table
+
+def sweep_parallel(settings:list[dict], keep, jobs:int, out, corpus, train, model, conds, n_boot, device, progress):
+    "`sweep_one` for every setting in `jobs` spawned processes, each with its share of the cores; `keep(i, row)` as each ends."
+    import multiprocessing, os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from latentlab.train import sweep as library               # the workers import the function from the library
+    threads, saved = str(max(1, (os.cpu_count() or 1) // jobs)), os.environ.get('OMP_NUM_THREADS')
+    os.environ['OMP_NUM_THREADS'] = threads                      # read by torch and faiss as each worker starts
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context('spawn')) as pool:
+            running = {pool.submit(library.sweep_one, s, out, corpus, train, model, conds, n_boot, False, device): i
+                       for i, s in enumerate(settings)}
+            try:
+                for f in tqdm(as_completed(running), total=len(running), desc=f'sweep ({jobs} at a time)', disable=not progress):
+                    table = keep(running[f], f.result())
+            except BaseException:                                # a run failed: start no more (finished ones are kept)
+                for f in running: f.cancel()
+                raise
+    finally:
+        if saved is None: os.environ.pop('OMP_NUM_THREADS', None)
+        else: os.environ['OMP_NUM_THREADS'] = saved
     return table
 
 # %% ../../nbs/train/02_sweep.ipynb #3c62cc54

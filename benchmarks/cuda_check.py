@@ -1,0 +1,107 @@
+"""The CUDA paths that CPU cannot show, on a lent GPU: each check prints one line (ok or the error) and the next runs.
+
+- encoder training on the GPU: every bottleneck, bf16 autocast, the objectives with their own heads;
+- a trained run opened as an encoder on the GPU, and its latents against the CPU's;
+- AR training on the GPU (gmm with memory and CALM's stabilisers, flow, conditional), bf16, its held-out measures
+  and rollouts;
+- resume on the GPU: 10 steps, stopped, resumed to 20, against 20 straight (CUDA kernels need not be bit-identical:
+  the largest weight difference is printed);
+- DDP with NCCL (reconstruction only: objectives that normalise by batch statistics, such as predictability's
+  1 − R², see each process's half batch, so their gradients differ from one process's by design): `torchrun --nproc-per-node N` with N the GPUs present (two processes on one GPU where only one is,
+  which NCCL may refuse: the refusal is printed).
+
+    python benchmarks/cuda_check.py [--out DIR]
+"""
+import argparse, json, os, subprocess, sys, tempfile, time, traceback
+from pathlib import Path
+import torch
+
+def check(name:str):
+    "Run the decorated check now, printing ok (with what it returns) or the error, and go on."
+    def go(f):
+        t0 = time.perf_counter()
+        try: said = f(); print(f"ok   {name} ({time.perf_counter() - t0:.1f} s): {said}", flush=True)
+        except Exception as e:
+            print(f"FAIL {name} ({time.perf_counter() - t0:.1f} s): {type(e).__name__}: {str(e)[:600]}", flush=True)
+            traceback.print_exc(limit=-4)
+    return go
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--out', default=None)
+    p.add_argument('--device', default='cuda', help="cuda (default); cpu runs the same checks here, to check the script")
+    a = p.parse_args()
+    dev = a.device
+    out = Path(a.out or tempfile.mkdtemp())
+    from latentlab.autoencoders import AEConfig, TrainedEncoder
+    from latentlab.train.runs import TrainConfig, train_encoder
+    from latentlab.models.ar import ARConfig
+    from latentlab.models.runs import ARTrainConfig, train_ar
+    from safetensors.torch import load_file
+    print(f"torch {torch.__version__}, {torch.cuda.get_device_name() if dev == 'cuda' else 'cpu'}, {torch.cuda.device_count()} GPU(s), "
+          f"{os.cpu_count()} cores", flush=True)
+    corpus = 'tones:speakers=4,utts=6,seconds=4'
+    short = lambda **k: TrainConfig(steps=20, ckpt_every=10, log_every=5, batch_size=8, **k)
+
+    @check("encoder: every bottleneck, objectives, bf16 autocast, on the device")
+    def _():
+        done = []
+        for b, objs in [('ae', [dict(name='predictability', lam=1.)]), ('vae', [dict(name='concentration', lam=1.)]),
+                        ('vq', [dict(name='cpc', lam=.1)]), ('fsq', [dict(name='prior', lam=.1)]),
+                        ('mode', [dict(name='mode', lam=1.)])]:
+            for precision in ('float32', 'bfloat16'):
+                run = train_encoder(out/f'enc-{b}-{precision}', AEConfig(bottleneck=b), objs, short(precision=precision),
+                                    corpus, device=dev, progress=False)
+                h = json.loads((run/'eval.json').read_text())['heldout']
+                done.append(f"{b}/{precision} {h['mel_distance_db']:.2f} dB")
+        return ', '.join(done)
+
+    @check("a trained run as an encoder on the device, against cpu")
+    def _():
+        import numpy as np
+        from latentlab.data.corpora import load_corpus
+        audio = [u.audio for u in load_corpus(corpus)[:4]]
+        z = {d: TrainedEncoder(out/'enc-ae-float32', device=d).encode(audio) for d in (dev, 'cpu')}
+        return (f"{len(audio)} utterances, latents {z[dev][0].shape}, largest |{dev} − cpu| "
+                f"{max(np.abs(g - c).max() for g, c in zip(z[dev], z['cpu'])):.2e}")
+
+    @check("AR on the device: gmm + memory + noise + short context (fp32, bf16), flow, conditional; measures and rollouts")
+    def _():
+        done = []
+        for name, cfg, precision in [('gmm-mem-stab', ARConfig(dim=16, d_model=64, layers=2, memory=True, noise=.3, short_context=4), 'float32'),
+                                     ('gmm-bf16', ARConfig(dim=16, d_model=64, layers=2, memory=True), 'bfloat16'),
+                                     ('flow', ARConfig(dim=16, d_model=64, layers=2, head='flow'), 'float32'),
+                                     ('given', ARConfig(dim=16, d_model=64, layers=2, given=2), 'bfloat16')]:
+            run = train_ar(out/f'ar-{name}', 'walk', cfg, ARTrainConfig(steps=30, eval_every=10, ckpt_every=10, precision=precision),
+                           device=dev, progress=False)
+            e = json.loads((run/'eval.json').read_text())
+            done.append(f"{name} {precision}: NLL {e['heldout'].get('nll_dim', float('nan')):.3f} nats/dim, "
+                        f"Δx 1−R² {e['heldout']['dx_ratio']:.3f}, rollouts {e['rollouts'].get('error') or 'measured'}")
+        return '; '.join(done)
+
+    @check("resume on the device: 10 steps + 10 resumed against 20 straight")
+    def _():
+        cfg, t = AEConfig(), short()
+        train_encoder(out/'straight', cfg, [dict(name='predictability', lam=1.)], t, corpus, device=dev, progress=False)
+        train_encoder(out/'resumed', cfg, [dict(name='predictability', lam=1.)], t, corpus, device=dev, progress=False, until=10)
+        train_encoder(out/'resumed', cfg, [dict(name='predictability', lam=1.)], t, corpus, device=dev, progress=False, resume=True)
+        a, b = (load_file(out/r/'model.safetensors') for r in ('straight', 'resumed'))
+        return f"largest weight difference {max((a[k] - b[k]).abs().max().item() for k in a):.2e}"
+
+    @check("DDP under torchrun")
+    def _():
+        n = max(2, torch.cuda.device_count())
+        script = out/'latentlab_cli.py'
+        script.write_text("import sys\nfrom latentlab.cli import main\nsys.exit(main())\n")
+        args = ['train-encoder', '--corpus', corpus, '--bottleneck', 'ae', '--steps', '6', '--batch-size', '8', '--quiet',
+                '--train', 'ckpt_every=6', 'warmup=2']                # as tests/test_train.py's two gloo processes
+        one = subprocess.run([sys.executable, str(script), *args, '--out', str(out/'ddp-one')], capture_output=True, text=True)
+        assert one.returncode == 0, one.stderr[-1500:]
+        r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', str(n),
+                            str(script), *args, '--out', str(out/'ddp-two')], capture_output=True, text=True, timeout=300)
+        if r.returncode: return f"{n} processes on {torch.cuda.device_count()} GPU(s) refused: {r.stderr[-1200:]}"
+        a, b = (load_file(out/r/'model.safetensors') for r in ('ddp-one', 'ddp-two'))
+        backend = 'NCCL' if torch.cuda.device_count() >= n else f'gloo (fewer GPUs than processes)'
+        return f"{n} {backend} processes against one: largest weight difference {max((a[k] - b[k]).abs().max().item() for k in a):.2e}"
+
+if __name__ == '__main__': main()
