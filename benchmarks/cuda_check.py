@@ -6,9 +6,10 @@
   and rollouts;
 - resume on the GPU: 10 steps, stopped, resumed to 20, against 20 straight (CUDA kernels need not be bit-identical:
   the largest weight difference is printed);
-- DDP with NCCL (reconstruction only: objectives that normalise by batch statistics, such as predictability's
-  1 − R², see each process's half batch, so their gradients differ from one process's by design): `torchrun --nproc-per-node N` with N the GPUs present (two processes on one GPU where only one is,
-  which NCCL may refuse: the refusal is printed).
+- DDP under torchrun (reconstruction only: objectives that normalise by batch statistics, such as predictability's
+  1 − R², see each process's half batch, so their gradients differ from one process's by design): N processes with
+  N the GPUs present, over NCCL; where only one GPU is, two processes on it, which latentlab runs over gloo (NCCL
+  needs a GPU per process).
 
     python benchmarks/cuda_check.py [--out DIR]
 """

@@ -375,7 +375,7 @@ def make_parser() -> argparse.ArgumentParser:
         add('--seed', type=int, help="seed of the initialisation, the batches and the speaker split (default 0)")
         add('--precision', choices=['float32', 'bfloat16'], help="bfloat16: autocast (default float32)")
         add('--quiet', action='store_true', help="no progress bar")
-        add('--device', help="cpu or cuda for training (default: cuda when present)" + ("; under torchrun, each process its own" if p is train_ else ""))
+        add('--device', help="cpu or cuda for training (default: cuda when present)" + ("; under torchrun, cuda gives each process a GPU of its own where there are enough" if p is train_ else ""))
     add = train_.add_argument
     add('--bottleneck', choices=['ae', 'vae', 'vq', 'fsq', 'mode'], help="the latent's bottleneck (default ae)")
     add('--objective', default='none', help="none, predictability, concentration, mode, cpc, prior or distill; "
@@ -412,7 +412,7 @@ def make_parser() -> argparse.ArgumentParser:
         add('--precision', choices=['float32', 'bfloat16'], help="bfloat16: autocast (default float32)")
         add('--quiet', action='store_true', help="no progress bars")
     train_ar_.add_argument('--resume', action='store_true', help="go on with the run in OUT from its last checkpoint (same settings)")
-    train_ar_.add_argument('--device', help="cpu or cuda (default: cuda when present); under torchrun, each process its own")
+    train_ar_.add_argument('--device', help="cpu or cuda (default: cuda when present); under torchrun, cuda gives each process a GPU of its own where there are enough")
     train_ar_.set_defaults(func=cmd_train_ar)
     ar.add_argument('--head', default='gmm', help="heads to compare, by commas: gauss, gmm, flow (default gmm)")
     ar.add_argument('--engram', default='on,off', help="the Engram memory: on, off or both (default on,off)")

@@ -8,7 +8,7 @@ Docs: https://latentlab.github.io/latentlab/experiment.html.md"""
 
 # %% ../nbs/80_experiment.ipynb #b957ad2a
 from __future__ import annotations
-import json, math, shlex, time, tomllib, warnings
+import json, math, shlex, shutil, time, tomllib, warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 import numpy as np
@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from scipy import stats
 from tqdm.auto import tqdm
 from . import __version__
-from .core import LatentlabError, atomic_write, from_fields, save_json, write_html
+from .core import LatentlabError, atomic_write, from_fields, save_json, sha256, write_html
 from .data.corpora import load_corpus
 from .encoders import CODECS, PRETRAINED, load_encoder, small_codec_config
 from .store import Store, extract, pool_store
@@ -36,12 +36,12 @@ __all__ = ['AR_SETTINGS', 'PRESETS', 'GEOMETRY_COLUMNS', 'AR_MEASURES', 'GIVEN',
            'SPEAKER', 'SHOWN', 'ExperimentError', 'Rows', 'Measures', 'ARPlan', 'ExperimentConfig', 'both_targets',
            'phase0_conditions', 'check_experiment', 'load_config', 'Row', 'setting_label', 'experiment_rows',
            'row_seeds', 'columns_of', 'folder_name', 'ar_folder', 'cell_path', 'cell', 'Context', 'encoder_cell',
-           'catalogue_spec', 'store_cell', 'recon_cell', 'phase0_cell', 'coarseness_cell', 'geometry_cell', 'ar_cell',
-           'resolved', 'prepare_experiment', 'row_numbers', 'run_experiment', 'log_call', 'compute_seconds',
-           'experiment_plan', 'bits_per_second', 'with_derived', 'seed_interval', 'common', 'summarise', 'verdict',
-           'iv', 'rank_agreement', 'plot_points', 'experiment_figures', 'answer_objectives', 'answer_vae',
-           'answer_structure', 'ratio_interval', 'answer_dual', 'answer_memory', 'answer_coarseness', 'answer_future',
-           'answer_semantic', 'answer_controls', 'answers', 'answers_markdown', 'experiment_page']
+           'catalogue_spec', 'for_weights', 'store_cell', 'recon_cell', 'phase0_cell', 'coarseness_cell',
+           'geometry_cell', 'ar_cell', 'resolved', 'prepare_experiment', 'row_numbers', 'run_experiment', 'log_call',
+           'compute_seconds', 'experiment_plan', 'bits_per_second', 'with_derived', 'seed_interval', 'common',
+           'summarise', 'verdict', 'iv', 'rank_agreement', 'plot_points', 'experiment_figures', 'answer_objectives',
+           'answer_vae', 'answer_structure', 'ratio_interval', 'answer_dual', 'answer_memory', 'answer_coarseness',
+           'answer_future', 'answer_semantic', 'answer_controls', 'answers', 'answers_markdown', 'experiment_page']
 
 # %% ../nbs/80_experiment.ipynb #da849412
 class ExperimentError(LatentlabError, ValueError):
@@ -402,12 +402,20 @@ def catalogue_spec(cfg:ExperimentConfig, row:Row) -> str|None:
     encoder = row.spec + ('/weights=random' if row.kind == 'random' else '')
     return f'real:encoder={encoder},rate={cfg.rate:g}'
 
+def for_weights(folder:Path, run:Path):
+    "Remove store `folder` if it was encoded with other weights than `run`'s now (a run replaced since); note the weights it holds."
+    stamp, sha = folder/'weights.json', sha256(run/'model.safetensors')
+    if stamp.exists() and json.loads(stamp.read_text())['sha256'] != sha: shutil.rmtree(folder)
+    if not stamp.exists():                                   # a store from before stamps: its run's weights, as then
+        folder.mkdir(parents=True, exist_ok=True); save_json(stamp, dict(run=run.name, sha256=sha))
+
 def store_cell(ctx:Context, row:Row, seed:int) -> dict:
     "Encode the corpus into the row's store (pooled to the experiment's rate); where it is and its size."
     if spec := catalogue_spec(ctx.cfg, row): st = open_store(spec, progress=ctx.progress)
     else:
         folder = ctx.out/'stores'/folder_name(row, seed)
         native = folder/'native'
+        if row.trained: for_weights(folder, ctx.run_dir(row, seed))
         if not (native/'meta.json').exists():
             extract(ctx.utts, ctx.encoder(row, seed), native, corpus=ctx.corpus, heldout=ctx.cfg.heldout,
                     seed=ctx.cfg.split_seed, progress=ctx.progress)

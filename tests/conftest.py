@@ -5,8 +5,8 @@ import pytest
 os.environ.setdefault('HF_HUB_OFFLINE', '1')      # never wait on a hub that cannot be reached
 os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
 # The suite checks CPU results, some to the bit (resumed runs, two processes against one); on a machine with a GPU it
-# still runs on the CPU. The CUDA paths are checked by benchmarks/cuda_check.py on a GPU.
-os.environ.setdefault('CUDA_VISIBLE_DEVICES', '')
+# still runs on the CPU (unless LATENTLAB_TESTS_ON_GPU=1). The CUDA paths are checked by benchmarks/cuda_check.py.
+if not os.environ.get('LATENTLAB_TESTS_ON_GPU'): os.environ['CUDA_VISIBLE_DEVICES'] = ''
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT.parent/'shared'/'speech'/'real'

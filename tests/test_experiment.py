@@ -102,3 +102,25 @@ def test_changed_config_is_refused(done, env, tmp_path):
     changed.write_text(PRESETS['ci'].replace('n_boot = 20', 'n_boot = 30'))
     r = latentlab('experiment', changed, '--out', out, '--quiet', env=env)
     assert r.returncode == 2 and 'measure.n_boot' in r.stderr and 'another --out' in r.stderr, r.stderr
+
+def test_replaced_run_is_encoded_again(done, env, tmp_path):
+    "A trained run replaced after its store was encoded: the store's cell, deleted and redone, encodes the new weights, not the stale latents."
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+    from latentlab.core import sha256
+    from latentlab.store import Store
+    ref, _ = done
+    out = tmp_path/'ci'
+    shutil.copytree(ref, out)
+    stamp = next(out.glob('stores/*-s0/weights.json'))
+    folder, run = stamp.parent, out/'runs'/json.loads(stamp.read_text())['run']
+    assert json.loads(stamp.read_text())['sha256'] == sha256(run/'model.safetensors')
+    old = np.array(Store(folder/'native').x[:200])
+    with safe_open(run/'model.safetensors', 'pt') as f: meta = f.metadata()
+    w = load_file(run/'model.safetensors')                           # the run trained again, to other weights
+    save_file({k: v + 0.05 if v.is_floating_point() else v for k, v in w.items()}, run/'model.safetensors', metadata=meta)
+    (out/'cells'/folder.name.removesuffix('-s0')/'s0'/'store.json').unlink()
+    r = latentlab('experiment', 'ci', '--out', out, '--quiet', env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads(stamp.read_text())['sha256'] == sha256(run/'model.safetensors')
+    assert not np.allclose(np.array(Store(folder/'native').x[:200]), old)

@@ -72,11 +72,13 @@ def test_sweep_cli(tmp_path):
     t = pd.read_parquet(tmp_path/'sweep'/'sweep.parquet')
     assert len(t) == 2 and {'mel_distance_db', 'dx mean', 'x mean', 'dx concat'} <= set(t.columns)
     assert 'Pareto' in (tmp_path/'sweep'/'sweep.html').read_text()
-    r = latentlab(*args, '--jobs', 2, '--out', tmp_path/'two')
+    r = latentlab(*args, '--jobs', 2, '--out', tmp_path/'two', env={**os.environ, 'OMP_NUM_THREADS': '1'})
     assert r.returncode == 0, r.stderr
     two = pd.read_parquet(tmp_path/'two'/'sweep.parquet')
     pd.testing.assert_frame_equal(two, t, check_exact=False, rtol=1e-3)
     assert len(list((tmp_path/'two'/'runs').glob('*/eval.json'))) == 2
+    r = latentlab(*args, '--jobs', 2, '--grid', 'objective=none,nonsense lam=1', '--out', tmp_path/'bad')   # a failing run stops the sweep
+    assert r.returncode == 2 and 'nonsense' in r.stderr, r.stderr[-2000:]
 
 def test_whisper_teacher_distils_into_the_latent(tmp_path):
     "Semantic distillation: Whisper tiny's features (50 Hz, pooled to 12.5 Hz) as the teacher of the distill objective."

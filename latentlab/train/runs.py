@@ -228,7 +228,9 @@ def load_checkpoint(ckpt:Path, parts:dict[str, nn.Module], opt:torch.optim.Optim
 # %% ../../nbs/train/01_runs.ipynb #14d95cb7
 def distributed(device:str|None=None) -> tuple[int, int, str]:
     "This process's rank, the world size and its device (cuda when present), starting the process group when `torchrun` launched us."
-    world, device = int(os.environ.get('WORLD_SIZE', 1)), device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    world, device = int(os.environ.get('WORLD_SIZE', 1)), str(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    if device.startswith('cuda') and not torch.cuda.is_available():
+        raise TrainError(f"device {device!r}, but no GPU is visible here: use --device cpu, or check CUDA_VISIBLE_DEVICES")
     if world == 1: return 0, 1, device
     local, here = int(os.environ.get('LOCAL_RANK', 0)), int(os.environ.get('LOCAL_WORLD_SIZE', world))
     own_gpu = device == 'cuda' and torch.cuda.device_count() >= here           # NCCL needs a GPU per process

@@ -22,7 +22,7 @@ from .runs import TrainConfig, TrainError, features, speaker_split, train_encode
 
 # %% auto #0
 __all__ = ['MODEL_KEYS', 'TRAIN_KEYS', 'parse_objective', 'parse_sweep', 'run_name', 'measure_run', 'sweep_one', 'sweep_encoders',
-           'sweep_parallel', 'pareto_front', 'plot_pareto', 'sweep_page']
+           'sweep_job', 'sweep_parallel', 'pareto_front', 'plot_pareto', 'sweep_page']
 
 # %% ../../nbs/train/02_sweep.ipynb #21980fbc
 MODEL_KEYS = {f.name for f in fields(AEConfig)}
@@ -103,13 +103,14 @@ def sweep_encoders(grid:str|list[dict], out, corpus:str='espeak', train:TrainCon
     "Train (on `device`: cuda when present), extract and measure every setting of `grid` into `out`, `jobs` at a time; the table, also written as `out/sweep.parquet`."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     settings = parse_sweep(grid) if isinstance(grid, str) else grid
+    if not settings: raise TrainError("the grid has no settings: give at least one, e.g. 'objective=none lam=0'")
     rows = [None] * len(settings)
     def keep(i, row):
         rows[i] = row                                            # the table so far, in the grid's order
         table = pd.DataFrame([r for r in rows if r is not None])
         atomic_write(out/'sweep.parquet', lambda f: table.to_parquet(f))
         return table
-    if jobs <= 1:
+    if min(jobs, len(settings)) <= 1:
         cache = {}                                               # the features of a front end, once per sweep
         for i, s in enumerate(settings):
             table = keep(i, sweep_one(s, out, corpus, train, model, conds, n_boot, progress, device, cache))
@@ -117,26 +118,42 @@ def sweep_encoders(grid:str|list[dict], out, corpus:str='espeak', train:TrainCon
     write_html(out/'sweep.html', f'Sweep of trained encoders on {corpus}', sweep_page(table, corpus))
     return table
 
+_features = {}                                                   # a worker process's features, per front end
+
+def sweep_job(job:tuple) -> tuple[int, dict]:
+    "In a worker process: (i, `sweep_one`'s arguments) → (i, the row), features kept for the worker's next setting."
+    i, args = job
+    return i, sweep_one(*args, cache=_features)
+
 def sweep_parallel(settings:list[dict], keep, jobs:int, out, corpus, train, model, conds, n_boot, device, progress):
-    "`sweep_one` for every setting in `jobs` spawned processes, each with its share of the cores; `keep(i, row)` as each ends."
-    import multiprocessing, os
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from latentlab.train import sweep as library               # the workers import the function from the library
-    threads, saved = str(max(1, (os.cpu_count() or 1) // jobs)), os.environ.get('OMP_NUM_THREADS')
-    os.environ['OMP_NUM_THREADS'] = threads                      # read by torch and faiss as each worker starts
-    try:
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context('spawn')) as pool:
-            running = {pool.submit(library.sweep_one, s, out, corpus, train, model, conds, n_boot, False, device): i
-                       for i, s in enumerate(settings)}
-            try:
-                for f in tqdm(as_completed(running), total=len(running), desc=f'sweep ({jobs} at a time)', disable=not progress):
-                    table = keep(running[f], f.result())
-            except BaseException:                                # a run failed: start no more (finished ones are kept)
-                for f in running: f.cancel()
-                raise
+    """`sweep_one` for every setting in `jobs` spawned processes, each with its share of the cores (and of the GPUs,
+    where several are); `keep(i, row)` as each ends. A failure stops them all (finished runs are kept: run again to resume)."""
+    import multiprocessing, os, torch
+    from latentlab.train import sweep as library                 # the workers import the function from the library
+    if int(os.environ.get('WORLD_SIZE', 1)) > 1:
+        raise TrainError("jobs > 1 under torchrun: run the sweep itself as one process, its runs in processes of their own")
+    jobs = min(jobs, len(settings))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    saved = os.environ.get('OMP_NUM_THREADS')
+    share = max(1, cores // jobs)
+    if saved and saved.isdigit(): share = max(1, min(share, int(saved)))     # never more than the user allowed
+    gpus = torch.cuda.device_count() if device in (None, 'cuda') and torch.cuda.is_available() else 0
+    on = lambda i: f'cuda:{i % gpus}' if gpus > 1 else device
+    work = [(i, (s, out, corpus, train, model, conds, n_boot, False, on(i))) for i, s in enumerate(settings)]
+    os.environ['OMP_NUM_THREADS'] = str(share)                   # read by torch and faiss as each worker starts
+    try: pool = multiprocessing.get_context('spawn').Pool(jobs)
     finally:
         if saved is None: os.environ.pop('OMP_NUM_THREADS', None)
         else: os.environ['OMP_NUM_THREADS'] = saved
+    try:
+        for i, row in tqdm(pool.imap_unordered(library.sweep_job, work), total=len(work),
+                           desc=f'sweep ({jobs} at a time)', disable=not progress):
+            table = keep(i, row)
+        pool.close()
+    except BaseException:
+        pool.terminate()                                         # the others stop too; their checkpoints stay
+        raise
+    finally: pool.join()
     return table
 
 # %% ../../nbs/train/02_sweep.ipynb #3c62cc54
