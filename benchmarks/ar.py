@@ -11,8 +11,9 @@ Measures, in one run so the machine's load is shared by all figures:
 - with `--real`, the seconds a default model takes to reach its best validation loss on the 65-minute sample,
   under bf16 autocast and again in float32, with both held-out NLLs and their intervals. The recipe (`--real-*`):
   1400 steps of 16 windows at lr 2e-3, which reached -0.098 [-0.129, -0.069] nats/dim in 139 s on 2 CPU cores
-  (bf16; 1500 steps: -0.090 in 137 s; 1250: -0.041 in 119 s; 1000 steps of 32: -0.047 in 183 s); on an H100, 1500 steps of 32 reached -0.092 [-0.125, -0.063] and 6000 steps of 32 only -0.043: longer
-  schedules overfit the 65-minute sample, so about -0.09 is the default model's best there.
+  (bf16; 1500 steps: -0.090 in 137 s; 1250: -0.041 in 119 s; 1000 steps of 32: -0.047 in 183 s). On an H100,
+  1500 steps of 32 reached -0.092 [-0.125, -0.063] and 6000 steps of 32 only -0.043: longer schedules overfit
+  the 65-minute sample, so about -0.09 to -0.10 is the default model's best there.
 Targets on 2 CPU cores: >= 60% of the fp32 peak in fp32; bf16 >= 2x fp32's frames/s; the memory adds <= 10%;
 the real-speech model at its best in <= 2 min;
 bf16's held-out NLL within fp32's interval. `--device cuda` measures the same on a GPU (peaks and steps there).
