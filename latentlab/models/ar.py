@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.attention import SDPBackend, sdpa_kernel
 from ..core import from_fields
 from .memory import EngramMemory, HashSpec, ModelError
 
@@ -115,8 +114,9 @@ class Block(nn.Module):
     def forward(self, h, mask, cos, sin):
         B, T, d = h.shape
         q, k, v = self.qkv(self.ln1(h)).view(B, T, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
-        plain = h.device.type == 'cpu' and torch.is_autocast_enabled('cpu')
-        with sdpa_kernel(SDPBackend.MATH) if plain else nullcontext():
+        cpu_bf16 = h.device.type == 'cpu' and torch.is_autocast_enabled('cpu')
+        if cpu_bf16: q, k, v = q.float(), k.float(), v.float()           # CPU: float32 attention is the faster there
+        with torch.autocast('cpu', enabled=False) if cpu_bf16 else nullcontext():
             y = F.scaled_dot_product_attention(rotate(q, cos, sin), rotate(k, cos, sin), v, attn_mask=mask)   # (B, H, T, hd)
         h = h + self.proj(y.transpose(1, 2).reshape(B, T, d))
         return h + self.mlp(self.ln2(h))
@@ -176,7 +176,8 @@ class GMMHead(nn.Module):
         return logits, mu, log_sigma.clamp(-7, 5)
     def loss(self, h, x) -> torch.Tensor:
         logits, mu, log_sigma = self.params(h)
-        comp = -(0.5 * ((x.unsqueeze(-2) - mu) / log_sigma.exp()) ** 2 + log_sigma + 0.5 * LOG_2PI).sum(-1)   # (..., K)
+        z = (x.unsqueeze(-2) - mu) * torch.exp(-log_sigma)       # (..., K, dim) standardised: fewer passes over them than dividing
+        comp = -0.5 * z.square().sum(-1) - log_sigma.sum(-1) - 0.5 * LOG_2PI * self.dim   # (..., K)
         return -torch.logsumexp(F.log_softmax(logits, -1) + comp, dim=-1)
     def mean(self, h):
         logits, mu, _ = self.params(h)

@@ -60,14 +60,15 @@ def run_name(setting:dict) -> str:
     return ','.join(f"{k}={str(v).replace('/', '+')}" for k, v in setting.items())
 
 # %% ../../nbs/train/02_sweep.ipynb #a5fe20f2
-def measure_run(run:Path, corpus:str, store_dir:Path, conds=SEED, n_boot:int=200, progress:bool=False) -> dict:
+def measure_run(run:Path, corpus:str, store_dir:Path, conds=SEED, n_boot:int=200, progress:bool=False,
+                device:str|None='cpu') -> dict:
     "Phase 0 (held-out, seed conditions, Δz and z) and held-out reconstruction of a finished run: one row (kept in `store_dir/row.json`)."
     run, config = Path(run), json.loads((Path(run)/'config.json').read_text())
     t, kept = config['train'], Path(store_dir)/'row.json'
     key = dict(conditions=[f'{c.target} {c.name}' for c in conds], n_boot=n_boot, seed=t['seed'], corpus=corpus,
                heldout=t['heldout'], split=TrainConfig.from_dict(t).split, weights=sha256(run/'model.safetensors'))
     if kept.exists() and (old := json.loads(kept.read_text()))['key'] == key: return old['row']
-    meta = extract(load_corpus(corpus), TrainedEncoder(run, device='cpu'), store_dir, corpus=corpus,
+    meta = extract(load_corpus(corpus), TrainedEncoder(run, device=device), store_dir, corpus=corpus,
                    heldout=t['heldout'], seed=TrainConfig.from_dict(t).split, progress=progress)
     table = variance_ratio(Store(store_dir), conds, refs=False, n_boot=n_boot, seed=t['seed'])
     row = {'run': run.name, **json.loads((run/'eval.json').read_text())['heldout']}
@@ -95,7 +96,7 @@ def sweep_one(s:dict, out:Path, corpus:str, train:TrainConfig, model:AEConfig, c
             cache[front] = features(build_model(m), speaker_split(load_corpus(corpus), t.heldout, t.split)[0], teacher=t.teacher)
         train_encoder(run, m, parse_objective(s['objective'], s['lam']), t, corpus, resume=run.exists(),
                       progress=progress, feats=cache[front], device=device)
-    return {**s, **measure_run(run, corpus, Path(out)/'stores'/name, conds, n_boot, progress)}
+    return {**s, **measure_run(run, corpus, Path(out)/'stores'/name, conds, n_boot, progress, device)}
 
 def sweep_encoders(grid:str|list[dict], out, corpus:str='espeak', train:TrainConfig=TrainConfig(),
                    model:AEConfig=AEConfig(), conds=SEED, n_boot:int=200, progress:bool=True, device:str|None=None,
