@@ -8,14 +8,15 @@ Measures, in one run so the machine's load is shared by all figures:
   the two precisions are timed in alternation, `--rounds` times, and the median of the per-round ratios is the
   bf16 speed-up (a noisy machine slows both of a round's timings alike);
 - the Engram memory's cost: the same step with the memory on (keys precomputed, as in training), as a ratio;
-- with `--real` (timed first, before the other measures have touched the process), the seconds a default model takes to reach its best validation loss on the 65-minute sample,
-  under bf16 autocast and again in float32, with both held-out NLLs and their intervals. The recipe (`--real-*`):
-  1300 steps of 16 windows at lr 2e-3, validation every 100 steps, which reached -0.092 [-0.124, -0.063] nats/dim
-  in 113 to 123 s on 2 CPU cores over three runs, 117 s in this benchmark's (bf16; float32: -0.087 in 281 s;
-  attention in float32 and a leaner mixture loss made a bf16 step about 88 ms, from 97-100; before them, 1400 steps: -0.098 in 139 s; 1500: -0.090 in 137 s; 1250: -0.041 in 119 s; 1200 at lr 3e-3:
-  -0.056 in 124 s; 1600 of 12: -0.063 in 134 s; 1000 steps of 32: -0.047 in 183 s). On an H100,
-  1500 steps of 32 reached -0.092 [-0.125, -0.063] and 6000 steps of 32 only -0.043: longer schedules overfit
-  the 65-minute sample, so about -0.09 to -0.10 is the default model's best there.
+- with `--real` (timed first, before the other measures have touched the process), the seconds a default model
+  takes to reach its best validation loss on the 65-minute sample, under bf16 autocast and again in float32, with
+  both held-out NLLs and their intervals. The recipe (`--real-*`, bf16, lr 2e-3, validation every 100 steps) is
+  1300 steps of 16 windows, the fastest found to a good NLL on 2 CPU cores: held-out -0.064, -0.080, -0.054
+  nats/dim (seeds 0, 1, 2; intervals about ±0.03) in 118, 107, 110 s. It is not the model's best: 1500 steps of
+  32 reached -0.120 [-0.152, -0.091] (seed 0, 248 s) and -0.132 [-0.164, -0.102] (seed 1, 270 s), so the
+  <= 2 min target is missed by 0.04-0.07 nats/dim (about 2x the time). Attention in float32 under CPU autocast
+  and a leaner mixture loss made a bf16 step about 88 ms, from 97-100 (before them, 1400 steps of 16: -0.098 in
+  139 s). Longer runs do overfit: on an H100, 6000 steps of 32 reached only -0.043 (best validation at step 3300).
 Targets on 2 CPU cores: >= 60% of the fp32 peak in fp32; bf16 >= 2x fp32's frames/s; the memory adds <= 10%;
 the real-speech model at its best in <= 2 min;
 bf16's held-out NLL within fp32's interval. `--device cuda` measures the same on a GPU (peaks and steps there).
@@ -59,6 +60,7 @@ def main():
     print(f"device {dev}{f' ({torch.cuda.get_device_name()})' if dev.startswith('cuda') else ''}; "
           f"matmul peak: fp32 {fp32 / 1e9:.1f} GFLOP/s, bf16 {bf16 / 1e9:.1f} GFLOP/s")
     if a.real: real(a, dev)                                    # first: a fresh process's timing, as a user's run has
+    torch.manual_seed(0)                                       # the same synthetic model and data with --real or without
     cfg = ARConfig()
     model = LatentAR(cfg).train().to(dev)
     data = batch(cfg, a.batch_size, device=dev)
@@ -99,11 +101,11 @@ def real(a, dev:str):
         at = next(m['seconds'] for m in metrics if m['step'] == best['step'])
         runs[precision] = h = json.loads((run/'eval.json').read_text())['heldout']
         print(f"real speech (log-mel 80-d), {a.real_steps} steps × {a.real_batch}, lr {a.real_lr:g}, {precision}: best validation loss {best['val_loss']:.3f} at step "
-              f"{best['step']} of {a.real_steps}, {at:.0f} s into training (target <= 120 s; {total:.0f} s with the measures); held-out "
+              f"{best['step']} of {a.real_steps}, {at:.0f} s into training (target <= 120 s; {total:.0f} s with the held-out measures); held-out "
               f"NLL {h['nll_dim']:.4f} [{h['nll_dim_lo']:.4f}, {h['nll_dim_hi']:.4f}] nats/dim, "
               f"Δx 1 − R² {h['dx_ratio']:.3f}")
         if best['step'] == a.real_steps: print(f"  the best validation loss came at the last step, as a cosine schedule's often does "
-                                               "(longer schedules overfit this sample: see the docstring)")
+                                               "(the docstring has longer schedules: better up to a point, then overfit)")
     f, b = runs['float32'], runs['bfloat16']
     same = b['nll_dim_lo'] <= f['nll_dim'] <= b['nll_dim_hi'] or f['nll_dim_lo'] <= b['nll_dim'] <= f['nll_dim_hi']
     print(f"bf16 against fp32 held-out NLL: {b['nll_dim'] - f['nll_dim']:+.4f} nats/dim "

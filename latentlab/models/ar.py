@@ -177,7 +177,7 @@ class GMMHead(nn.Module):
     def loss(self, h, x) -> torch.Tensor:
         logits, mu, log_sigma = self.params(h)
         z = (x.unsqueeze(-2) - mu) * torch.exp(-log_sigma)       # (..., K, dim) standardised: fewer passes over them than dividing
-        comp = -0.5 * z.square().sum(-1) - log_sigma.sum(-1) - 0.5 * LOG_2PI * self.dim   # (..., K)
+        comp = -0.5 * z.square().sum(-1) - log_sigma.sum(-1, dtype=torch.float32) - 0.5 * LOG_2PI * self.dim   # (..., K); a float32 sum under autocast too
         return -torch.logsumexp(F.log_softmax(logits, -1) + comp, dim=-1)
     def mean(self, h):
         logits, mu, _ = self.params(h)

@@ -122,7 +122,7 @@ class EngramMemory(nn.Module):
                 rows:torch.Tensor,        # (B, T, tables) each frame's row in each table
                 pos:torch.Tensor):        # (B, T) position of each frame in its utterance
         e = self.table(rows + self.offsets).flatten(2)                                  # (B, T, tables·slot)
-        k, v = self.key(e), self.value(e)
+        k, v = self.key(e).float(), self.value(e).float()                               # norms and gate in float32 under autocast
         gate = torch.sigmoid((self.norm_h(h) * self.norm_k(k)).sum(-1, keepdim=True) * self.scale)
         v = gate * v                                                                    # (B, T, d)
         u, conv = self.norm_v(v), torch.zeros_like(v)
