@@ -240,11 +240,11 @@ def distributed(device:str|None=None) -> tuple[int, int, str]:
     return dist.get_rank(), world, device
 
 # %% ../../nbs/train/01_runs.ipynb #3b9bd30a
-def lr_at(step:int, t:TrainConfig) -> float:
-    "Learning rate at `step`: linear warm-up, then cosine decay from `lr` to `lr/10`."
+def lr_at(step:int, t:TrainConfig, final:float=0.1) -> float:
+    "Learning rate at `step`: linear warm-up, then cosine decay from `lr` to `final·lr` (`lr/10` by default)."
     if step < t.warmup: return t.lr * (step + 1) / t.warmup
     progress = (step - t.warmup) / max(1, t.steps - t.warmup)
-    return t.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1., progress))))
+    return t.lr * (final + (1 - final) * 0.5 * (1 + math.cos(math.pi * min(1., progress))))
 
 def make_optimizer(obj:nn.Module, t:TrainConfig) -> torch.optim.AdamW:
     "AdamW (fused: one kernel for all parameters) with weight decay on matrices and kernels, none on biases and norms."
