@@ -17,9 +17,12 @@ Measures, in one run so the machine's load is shared by all figures:
   <= 2 min target is missed by 0.04-0.07 nats/dim (about 2x the time). Attention in float32 under CPU autocast
   and a leaner mixture loss made a bf16 step about 88 ms, from 97-100 (before them, 1400 steps of 16: -0.098 in
   139 s). Decaying to lr/100 rather than lr/10 (`--real-final-lr 0.01`, the default here) gave -0.099 [-0.132,
-  -0.070] (seed 0, 108 s) and -0.114 [-0.146, -0.085] (seed 1, 106 s), inside the best's interval (seed 2 and
-  the 1500-step reference with the same decay not yet run). Longer runs do overfit: on an H100, 6000 steps of 32
-  reached only -0.043 (best validation at step 3300).
+  -0.070] (seed 0, 108 s), -0.114 [-0.146, -0.085] (seed 1, 106 s) and -0.095 [-0.125, -0.066] (seed 2, run on
+  a slower AMD EPYC host without AMX: bf16 peak 430 GFLOP/s, 245 s there). The reference improves with the same
+  decay too: 1500 steps of 32 to lr/100 reached -0.129 [-0.163, -0.102] (seed 0), so two of the three 2-minute
+  seeds end just outside its interval, 0.015-0.035 nats/dim short: the target is still missed, if narrowly.
+  Longer runs do overfit: on an H100, 6000 steps of 32 reached only -0.043 (best validation at step 3300).
+  Timings depend on the host: the figures above are from an Intel host with AMX (peaks 223 and 895 GFLOP/s).
 Targets on 2 CPU cores: >= 60% of the fp32 peak in fp32; bf16 >= 2x fp32's frames/s; the memory adds <= 10%;
 the real-speech model at its best in <= 2 min;
 bf16's held-out NLL within fp32's interval. `--device cuda` measures the same on a GPU (peaks and steps there).

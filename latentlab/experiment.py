@@ -18,6 +18,7 @@ from scipy import stats
 from tqdm.auto import tqdm
 from . import __version__
 from .core import LatentlabError, atomic_write, from_fields, save_json, sha256, write_html
+from .data.audio import audio_cache
 from .data.corpora import load_corpus
 from .encoders import CODECS, PRETRAINED, load_encoder, small_codec_config
 from .store import Store, extract, pool_store
@@ -539,7 +540,7 @@ def run_experiment(config, out, progress:bool=True) -> pd.DataFrame:
     if any(r.kind != 'control' for r in rows): ctx.corpus                 # a missing corpus fails now, not an hour in
     total = sum(len(columns_of(cfg, r, s)) for r in rows for s in row_seeds(cfg, r))
     t0 = time.perf_counter()
-    with tqdm(total=total, desc='experiment', unit='cell', disable=not progress) as bar:
+    with tqdm(total=total, desc='experiment', unit='cell', disable=not progress) as bar, audio_cache():   # the corpus decoded once per rate
         table = pd.DataFrame([row_numbers(ctx, r, s, bar) for r in rows for s in row_seeds(cfg, r)])
     table = with_derived(table)
     summary = summarise(table)

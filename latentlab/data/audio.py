@@ -6,13 +6,16 @@ Docs: https://latentlab.github.io/latentlab/data/audio.html.md"""
 
 # %% ../../nbs/data/00_audio.ipynb #8128e975
 from __future__ import annotations
+import os
+from collections import OrderedDict
+from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, soundfile as sf, soxr
 from ..core import LatentlabError
 
 # %% auto #0
 __all__ = ['FORMAT_EXTS', 'AUDIO_EXTS', 'OTHER_AUDIO_EXTS', 'AudioError', 'to_mono', 'resample', 'audio_extensions',
-           'prepare_audio', 'load_audio']
+           'prepare_audio', 'long_enough', 'load_audio', 'read_audio', 'AudioCache', 'audio_cache']
 
 # %% ../../nbs/data/00_audio.ipynb #32697f1c
 class AudioError(LatentlabError, ValueError):
@@ -58,15 +61,28 @@ def prepare_audio(audio:np.ndarray, sr_in:int, sr:int, source, min_samples:int=1
     if not np.isfinite(audio).all():
         raise AudioError(source, "contains NaN or infinite samples",
                          "re-export the file from its source; it is corrupt")
-    audio = resample(audio, sr_in, sr)
+    return long_enough(resample(audio, sr_in, sr), sr, source, min_samples)
+
+def long_enough(audio:np.ndarray, sr:int, source, min_samples:int=1) -> np.ndarray:
+    "`audio`, or `AudioError` naming `source` if it is shorter than `min_samples`."
     if len(audio) < min_samples:
         seconds, frame_seconds = len(audio) / sr, min_samples / sr
         raise AudioError(source, f"is {seconds:.3f} s long, shorter than one frame ({frame_seconds:.3f} s)",
                          "drop it from the corpus or join it to a neighbour")
     return audio
 
+_cache = None                                                # the `AudioCache` of an `audio_cache` block, below
+
 def load_audio(path, sr:int, min_samples:int=1) -> np.ndarray:
-    "Read the file at `path` as mono float32 at `sr` Hz."
+    "Read the file at `path` as mono float32 at `sr` Hz (decoded once per rate inside an `audio_cache` block)."
+    try: key = None if _cache is None else _cache.key(path, sr)
+    except OSError: key = None                               # not there: `read_audio` says so, naming the file
+    if key is None: return read_audio(path, sr, min_samples)
+    if (audio := _cache.get(key)) is None: _cache.put(key, audio := read_audio(path, sr))
+    return long_enough(audio, sr, path, min_samples)
+
+def read_audio(path, sr:int, min_samples:int=1) -> np.ndarray:
+    "Decode the file at `path` and make it mono float32 at `sr` Hz."
     try: audio, file_sr = sf.read(str(path), dtype='float32', always_2d=False)
     except Exception as e:
         suffix = Path(path).suffix.lower()
@@ -77,3 +93,37 @@ def load_audio(path, sr:int, min_samples:int=1) -> np.ndarray:
         raise AudioError(path, f"cannot be read as audio ({type(e).__name__}: {e})",
                          "check it is a whole file in a format libsndfile reads (wav, flac, mp3, ...)") from e
     return prepare_audio(audio, file_sr, sr, path, min_samples)
+
+# %% ../../nbs/data/00_audio.ipynb #5b9c555f
+class AudioCache:
+    "Decoded audio by (file, size, mtime, rate), least recently used out first past `max_bytes`; `hits`, `misses` counted."
+    def __init__(self, max_bytes:int=4 * 2**30):
+        self.max_bytes, self.items, self.bytes, self.hits, self.misses = max_bytes, OrderedDict(), 0, 0, 0
+
+    def key(self, path, sr:int) -> tuple:
+        st = os.stat(path)
+        return (str(Path(path).resolve()), st.st_size, st.st_mtime_ns, sr)
+
+    def get(self, key) -> np.ndarray|None:
+        if (audio := self.items.get(key)) is None: self.misses += 1; return None
+        self.items.move_to_end(key); self.hits += 1
+        return audio.copy()
+
+    def put(self, key, audio:np.ndarray):
+        if audio.nbytes > self.max_bytes: return
+        if key in self.items: self.bytes -= self.items.pop(key).nbytes
+        self.items[key] = audio.copy(); self.bytes += audio.nbytes
+        while self.bytes > self.max_bytes: self.bytes -= self.items.popitem(last=False)[1].nbytes
+
+    def __repr__(self):
+        return f"AudioCache({len(self.items)} files, {self.bytes / 2**20:.2f} MiB, {self.hits} hits, {self.misses} misses)"
+
+
+@contextmanager
+def audio_cache(cache:AudioCache|None=None, max_bytes:int=4 * 2**30):
+    "Inside the block `load_audio` decodes each file once per rate, into `cache` (kept by the caller) or a new `AudioCache`; an inner block uses the outer one."
+    global _cache
+    if _cache is not None: yield _cache; return
+    _cache = cache if cache is not None else AudioCache(max_bytes)
+    try: yield _cache
+    finally: _cache = None

@@ -247,7 +247,7 @@ MODE_KS = tuple(range(1, 17)) + (20, 24, 32)                            # every 
 
 def mode_bic(contexts:np.ndarray, ks=MODE_KS, d:int=8, seed:int=0) -> pd.DataFrame:
     "BIC of a full-covariance Gaussian mixture per number of components in `ks`, on `contexts` in PCA(d)."
-    reduced = PCA(min(d, contexts.shape[1]), random_state=seed).fit_transform(contexts)
+    reduced = PCA(min(d, contexts.shape[1]), random_state=seed).fit_transform(np.asarray(contexts, np.float64))   # float64: float32 covariances can fail to factor
     def bic(k): return GaussianMixture(k, random_state=seed, n_init=1).fit(reduced).bic(reduced)
     return pd.DataFrame([dict(components=k, bic=bic(k)) for k in ks])
 

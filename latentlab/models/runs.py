@@ -378,7 +378,8 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
             prev, x, pos, rows = (None if a is None else a[rank::world].to(device)
                                   for a in draw_windows(data, t.batch_size, cfg.context, t.seed, step))
             torch.manual_seed(t.seed * 1_000_003 + step)                     # the step's noise: injection, flow draws
-            for g in opt.param_groups: g['lr'] = lr_at(step, replace(t, steps=steps), t.final_lr)
+            lr = lr_at(step, replace(t, steps=steps), t.final_lr)
+            for g in opt.param_groups: g['lr'] = lr
             model.train()
             valid = model.valid(pos)
             with autocast: loss = (step_fn(prev, x, pos, rows).float() * valid).sum() / valid.sum()
@@ -393,7 +394,7 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
                 line['val_loss'] = v
                 if rank == 0 and v < best: best = v; save_best(out, model, done, v)
             if log and (done % t.log_every == 0 or done == steps or line):
-                line = dict(step=done, loss=loss.item(), **line, grad_norm=grad_norm.item(), lr=lr_at(step, replace(t, steps=steps), t.final_lr),
+                line = dict(step=done, loss=loss.item(), **line, grad_norm=grad_norm.item(), lr=lr,
                             seconds=round(time.perf_counter() - t0, 3))
                 log.write(json.dumps(line) + '\n'); log.flush()
                 bar.set_postfix(loss=f'{loss.item():.3f}')

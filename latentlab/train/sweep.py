@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from tqdm.auto import tqdm
 from ..core import LatentlabError, atomic_write, parse_value, save_json, sha256, write_html
+from ..data.audio import AudioCache, audio_cache
 from ..data.corpora import load_corpus
 from ..autoencoders import AEConfig, TrainedEncoder, build_model
 from ..store import Store, extract
@@ -113,18 +114,19 @@ def sweep_encoders(grid:str|list[dict], out, corpus:str='espeak', train:TrainCon
         return table
     if min(jobs, len(settings)) <= 1:
         cache = {}                                               # the features of a front end, once per sweep
-        for i, s in enumerate(settings):
-            table = keep(i, sweep_one(s, out, corpus, train, model, conds, n_boot, progress, device, cache))
+        with audio_cache():                                      # and the corpus decoded once, not once per run
+            for i, s in enumerate(settings):
+                table = keep(i, sweep_one(s, out, corpus, train, model, conds, n_boot, progress, device, cache))
     else: table = sweep_parallel(settings, keep, jobs, out, corpus, train, model, conds, n_boot, device, progress)
     write_html(out/'sweep.html', f'Sweep of trained encoders on {corpus}', sweep_page(table, corpus))
     return table
 
-_features = {}                                                   # a worker process's features, per front end
+_features, _audio = {}, AudioCache()                             # a worker process's features per front end, and its decoded audio
 
 def sweep_job(job:tuple) -> tuple[int, dict]:
-    "In a worker process: (i, `sweep_one`'s arguments) → (i, the row), features kept for the worker's next setting."
+    "In a worker process: (i, `sweep_one`'s arguments) → (i, the row), features and decoded audio kept for the worker's next setting."
     i, args = job
-    return i, sweep_one(*args, cache=_features)
+    with audio_cache(_audio): return i, sweep_one(*args, cache=_features)
 
 def sweep_parallel(settings:list[dict], keep, jobs:int, out, corpus, train, model, conds, n_boot, device, progress):
     """`sweep_one` for every setting in `jobs` spawned processes, each with its share of the cores (and of the GPUs,
