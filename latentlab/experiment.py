@@ -669,17 +669,26 @@ def iv(r:pd.Series, key:str, digits:int=3) -> str:
     return f"{v:.{digits}f}" + ('' if math.isnan(lo) else f" [{lo:.{digits}f}, {hi:.{digits}f}]")
 
 def rank_agreement(x:np.ndarray, y:np.ndarray, n_boot:int=2000, seed:int=0) -> dict:
-    "Spearman ρ between `x` and `y` with a 95% bootstrap interval over the points."
+    """Spearman ρ between `x` and `y`, a 95% bootstrap interval over the points, a two-sided permutation p-value
+    (exact up to 7 points), and `sign`: +1 or -1 where both the interval excludes 0 and p < 0.05, else 0."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     ok = np.isfinite(x) & np.isfinite(y); x, y = x[ok], y[ok]
-    if len(x) < 3: return dict(rho=math.nan, lo=math.nan, hi=math.nan, n=len(x))
+    none = dict(rho=math.nan, lo=math.nan, hi=math.nan, p=math.nan, sign=0, n=len(x))
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0: return none       # too few, or a constant: no ρ
     rng = np.random.default_rng(seed)
     with warnings.catch_warnings():                       # a draw of tied points has no ρ; it is dropped
         warnings.simplefilter('ignore', stats.ConstantInputWarning)
         draws = [stats.spearmanr(x[i], y[i]).statistic for i in (rng.integers(0, len(x), len(x)) for _ in range(n_boot))]
     draws = np.array([d for d in draws if np.isfinite(d)])
-    return dict(rho=float(stats.spearmanr(x, y).statistic), lo=float(np.quantile(draws, 0.025)),
-                hi=float(np.quantile(draws, 0.975)), n=len(x))
+    rx, ry = stats.rankdata(x), stats.rankdata(y)
+    def pearson(a, b, axis=-1):
+        a, b = a - a.mean(axis, keepdims=True), b - b.mean(axis, keepdims=True)
+        return (a * b).sum(axis) / np.sqrt((a * a).sum(axis) * (b * b).sum(axis))
+    p = float(stats.permutation_test((rx, ry), pearson, permutation_type='pairings', vectorized=True,
+                                     n_resamples=9999, rng=seed).pvalue)
+    lo, hi = (float(np.quantile(draws, q)) for q in (0.025, 0.975)) if len(draws) else (math.nan, math.nan)
+    sign = (1 if lo > 0 else -1 if hi < 0 else 0) if p < 0.05 else 0
+    return dict(rho=float(stats.spearmanr(x, y).statistic), lo=lo, hi=hi, p=p, sign=sign, n=len(x))
 
 # %% ../nbs/80_experiment.ipynb #0ea7ab7b
 def _errors(t:pd.DataFrame, key:str) -> dict|None:
@@ -778,21 +787,24 @@ def answer_structure(summary:pd.DataFrame, proxy:dict) -> list[str]:
     found = {k: v for k, v in found.items() if np.isfinite(v['rho'])}
     if not found: return ["Too few latent spaces with an AR model to rank (need three)."]
     lines = [f"Over {proxy['n']} latent spaces (controls left out), Spearman ρ between the Phase 0 ratio (Δx) and the "
-             f"AR model's NLL per dimension is {proxy['rho']:.2f} [{proxy['lo']:.2f}, {proxy['hi']:.2f}]: " +
-             ("Phase 0 ranks latent spaces by AR difficulty." if proxy['lo'] > 0 else
-              "it ranks them the wrong way round." if proxy['hi'] < 0 else
-              "the interval holds 0, so this experiment gives no evidence that the brief's proxy ranks latent spaces "
-              "by AR difficulty (a negative result for the proxy).")]
+             f"AR model's NLL per dimension is {proxy['rho']:.2f} [{proxy['lo']:.2f}, {proxy['hi']:.2f}] "
+             f"(permutation p = {proxy['p']:.3f}): " +
+             ("Phase 0 ranks latent spaces by AR difficulty." if proxy['sign'] > 0 else
+              "it ranks them the wrong way round." if proxy['sign'] < 0 else
+              "the interval holds 0 or the order could be chance (p ≥ 0.05), so this experiment gives no evidence that "
+              "the brief's proxy ranks latent spaces by AR difficulty (a negative result for the proxy).")]
     for k, v in sorted(found.items(), key=lambda kv: -abs(kv[1]['rho'])):
-        sure = 'interval excludes 0' if v['lo'] > 0 or v['hi'] < 0 else 'interval holds 0'
+        sure = ('interval excludes 0, p ' + f"= {v['p']:.3f}" if v['sign'] else
+                f"interval holds 0 or p ≥ 0.05: p = {v['p']:.3f}")
         lines.append(f"{GEOMETRY_COLUMNS[k]}: ρ = {v['rho']:.2f} [{v['lo']:.2f}, {v['hi']:.2f}] ({sure}).")
     return lines
 
 def ratio_interval(a:pd.Series, b:pd.Series, key:str) -> tuple[float, float, float]:
     "`a[key] / b[key]` and the widest ratio of their intervals' ends (NaN where an end is not positive)."
-    ok = lambda v: v if v > 0 else math.nan
-    return (a[key] / ok(b[key]), a.get(f'{key}_lo', math.nan) / ok(b.get(f'{key}_hi', math.nan)),
-            a.get(f'{key}_hi', math.nan) / ok(b.get(f'{key}_lo', math.nan)))
+    def div(u, v):                                        # v = 0 (a cost floored at 0) under a positive u: infinitely cheaper
+        return u / v if v > 0 else math.inf if v == 0 and u > 0 else math.nan
+    return (div(a[key], b[key]), div(a.get(f'{key}_lo', math.nan), b.get(f'{key}_hi', math.nan)),
+            div(a.get(f'{key}_hi', math.nan), b.get(f'{key}_lo', math.nan)))
 
 def answer_dual(summary:pd.DataFrame) -> list[str]:
     "3: do dual latents give a z_dyn that is cheaper to model while the pair reconstructs as well?"
@@ -836,22 +848,30 @@ def answer_memory(summary:pd.DataFrame) -> list[str]:
     lines, listed = [], lambda names: ', '.join(names) if names else 'no latent space'
     one_seed = summary[summary.seeds == 1].latent.tolist()
     if 'memory_gain' in summary:
-        def effect(r):
-            if r.seeds > 1: return 'lower' if r.memory_gain_lo > 0 else 'higher' if r.memory_gain_hi < 0 else 'no different'
+        def effect(r):                                    # across seeds where two or more have both; else one run's intervals
+            lo, hi = r.get('memory_gain_lo', math.nan), r.get('memory_gain_hi', math.nan)
+            if np.isfinite(lo) and np.isfinite(hi): return 'lower' if lo > 0 else 'higher' if hi < 0 else 'no different'
             return _between(r, 'memory_nll_dim', 'plain_nll_dim')
-        effects = {r.latent: effect(r) for _, r in summary.iterrows()}
+        effects = {r.latent: effect(r) for _, r in summary.iterrows() if np.isfinite(r.get('memory_gain', math.nan))}
         helped, hurt = [k for k, v in effects.items() if v == 'lower'], [k for k, v in effects.items() if v == 'higher']
-        agree = rank_agreement(summary.phase0_dx, summary.memory_gain)
+        apart = [k for k, v in effects.items() if v.startswith('not comparable')]
+        speech = summary[summary.kind != 'control']
+        agree = rank_agreement(speech.phase0_dx, speech.memory_gain)
         lines.append(f"The memory (keyed by codes of the last frame) lowered the NLL beyond the intervals on {listed(helped)}"
-                     f"{' (a negative result)' if not helped else ''}, and raised it on {listed(hurt)}; the rest no different. "
+                     f"{' (a negative result)' if not helped and len(apart) < len(effects) else ''}, and raised it on "
+                     f"{listed(hurt)}; the rest no different"
+                     f"{f' (not comparable, no interval: {listed(apart)})' if apart else ''}. "
                      f"Largest gain {summary.memory_gain.max():+.3f} nats/dim ({summary.latent[summary.memory_gain.idxmax()]}). "
-                     f"ρ between Phase 0 and the gain: {agree['rho']:.2f} [{agree['lo']:.2f}, {agree['hi']:.2f}] "
-                     "(negative would mean: the memory helps where Phase 0 says a lookup predicts).")
+                     + (f"ρ between Phase 0 and the gain (controls left out): {agree['rho']:.2f} [{agree['lo']:.2f}, {agree['hi']:.2f}], "
+                        f"p = {agree['p']:.3f} (negative would mean: the memory helps where Phase 0 says a lookup predicts)."
+                        if np.isfinite(agree['rho']) else "Too few latent spaces with a gain to rank them against Phase 0."))
     if 'stabiliser_drift_change' in summary:
         effects = {r.latent: _between(r, 'stabilised_drift_mean', 'plain_drift_mean') for _, r in summary.iterrows()}
         lower, higher = [k for k, v in effects.items() if v == 'lower'], [k for k, v in effects.items() if v == 'higher']
+        apart = [k for k, v in effects.items() if v.startswith('not comparable')]
         lines.append(f"CALM's stabilisers (noise 0.5 on the history, 8-frame short context) lowered rollout drift beyond "
-                     f"the intervals on {listed(lower)}{' (a negative result)' if not lower else ''}, and raised it on {listed(higher)}.")
+                     f"the intervals on {listed(lower)}{' (a negative result)' if not lower and len(apart) < len(effects) else ''}, "
+                     f"and raised it on {listed(higher)}{f' (not comparable, no interval: {listed(apart)})' if apart else ''}.")
     if lines and one_seed:
         lines.append(f"Latent spaces with one AR model per setting ({', '.join(one_seed)}): their intervals are over "
                      "utterances only, not over AR training seeds, so their verdicts are the less certain.")
@@ -860,14 +880,20 @@ def answer_memory(summary:pd.DataFrame) -> list[str]:
 def answer_coarseness(summary:pd.DataFrame) -> list[str]:
     "Open question: would a coarser or finer context make the lookup work?"
     if 'best_dx' not in summary: return ["No coarseness sweep in this config."]
-    gain = summary.phase0_dx - summary.best_dx
-    below = summary[summary.best_dx_hi < CRITERION].latent.tolist()
-    common = summary.best_dx_condition.value_counts()
-    return [f"The best condition of the sweep (chosen on the training speakers) lowers the held-out Phase 0 ratio "
-            f"by {gain.median():.3f} at the median over rows (largest {gain.max():.3f}, {summary.latent[gain.idxmax()]}); "
-            f"the condition chosen most often is {common.index[0]} ({common.iloc[0]} of {len(summary)} rows).",
-            f"Below the 0.6 criterion at the best condition: {', '.join(below)}." if below else
-            "No latent space falls below the 0.6 criterion at any coarseness tried: coarseness does not rescue the lookup."]
+    swept = summary[np.isfinite(summary.best_dx)]
+    if not len(swept): return ["The coarseness sweep gave no held-out ratio."]
+    gain = swept.phase0_dx - swept.best_dx
+    below = swept[swept.best_dx_hi < CRITERION].latent.tolist()
+    unknown = swept[~np.isfinite(swept.best_dx_hi)].latent.tolist()
+    common = swept.best_dx_condition.value_counts()
+    moves = lambda g: f"lowers it by {g:.3f}" if g >= 0 else f"raises it by {-g:.3f}"
+    return [f"The condition of the sweep chosen on the training speakers {moves(gain.median())} on held-out speakers at "
+            f"the median over rows (largest fall {gain.max():.3f}, {swept.latent[gain.idxmax()]}); the condition chosen "
+            f"most often is {common.index[0]} ({common.iloc[0]} of {len(swept)} rows with a sweep).",
+            (f"Below the 0.6 criterion at the chosen condition: {', '.join(below)}." if below else
+             "No latent space falls below the 0.6 criterion at the condition chosen on the training speakers: "
+             "coarseness, as chosen, does not rescue the lookup.")
+            + (f" No interval for {', '.join(unknown)}: not judged." if unknown else '')]
 
 def answer_future(summary:pd.DataFrame) -> list[str]:
     "Open question: does an encoder that sees the future make latents harder to model causally?"
@@ -900,10 +926,12 @@ def answer_semantic(summary:pd.DataFrame) -> list[str]:
 def answer_controls(summary:pd.DataFrame) -> list[str]:
     "The positive controls: does each measure find the known answer?"
     c = _rows(summary, kind='control')
-    lines = [f"{r.latent}: known floor of the Δx ratio {r.known_ratio:.3f} (given the true mode). The AR model's Δx error "
-             f"{iv(r, 'error')} {'reaches' if r.error_lo <= r.known_ratio + 0.02 else 'does not reach'} it within 0.02. "
+    def near(value, floor, within, yes, no):
+        return 'cannot tell (a number is missing)' if not (np.isfinite(value) and np.isfinite(floor)) else yes if value <= floor + within else no
+    lines = [f"{r.latent}: known floor of the Δx ratio {r.get('known_ratio', math.nan):.3f} (given the true mode). The AR model's Δx error "
+             f"{iv(r, 'error')} {near(r.get('error_lo', math.nan), r.get('known_ratio', math.nan), 0.02, 'reaches', 'does not reach')} it within 0.02. "
              f"Phase 0 gives {iv(r, 'phase0_dx')} at the seed condition and {iv(r, 'best_dx')} at the sweep's best "
-             f"({r.get('best_dx_condition', 'n/a')}): {'near' if r.get('best_dx_lo', 1.) <= r.known_ratio + 0.05 else 'far from'} the floor."
+             f"({r.get('best_dx_condition', 'n/a')}): {near(r.get('best_dx_lo', math.nan), r.get('known_ratio', math.nan), 0.05, 'near', 'far from')} the floor."
              for _, r in c.iterrows()]
     if len(c) and 'best_dx_lo' in c and (c.best_dx_lo > c.known_ratio + 0.05).all():
         lines.append("Phase 0's coarse contexts here (means of frames) cannot see a walk's mode, which lives in its steps; the "
@@ -928,6 +956,8 @@ def answers(summary:pd.DataFrame, cfg:ExperimentConfig|None=None) -> dict[str, l
 def answers_markdown(found:dict) -> str:
     "The answers as Markdown: a heading per question, a bullet per sentence."
     return '\n'.join(f"## {q}\n\n" + '\n'.join(f"- {s}" for s in lines) + '\n' for q, lines in found.items())
+
+
 
 # %% ../nbs/80_experiment.ipynb #4b5f4f2b
 SHOWN = ['latent', 'kind', 'seeds', 'dim', 'recon_db', 'phase0_dx', 'phase0_x', 'phase0_dx_random', 'best_dx', 'best_dx_condition',

@@ -6,8 +6,7 @@ Docs: https://latentlab.github.io/latentlab/data/audio.html.md"""
 
 # %% ../../nbs/data/00_audio.ipynb #8128e975
 from __future__ import annotations
-import os
-from collections import OrderedDict
+import os, threading
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, soundfile as sf, soxr
@@ -15,7 +14,8 @@ from ..core import LatentlabError
 
 # %% auto #0
 __all__ = ['FORMAT_EXTS', 'AUDIO_EXTS', 'OTHER_AUDIO_EXTS', 'AudioError', 'to_mono', 'resample', 'audio_extensions',
-           'prepare_audio', 'long_enough', 'load_audio', 'read_audio', 'AudioCache', 'audio_cache']
+           'prepare_audio', 'long_enough', 'load_audio', 'read_audio', 'free_memory', 'AudioCache', 'active_cache',
+           'audio_cache']
 
 # %% ../../nbs/data/00_audio.ipynb #32697f1c
 class AudioError(LatentlabError, ValueError):
@@ -55,13 +55,14 @@ OTHER_AUDIO_EXTS = tuple(ext for ext in ('.m4a', '.aac', '.mp4', '.wma', '.amr',
 # %% ../../nbs/data/00_audio.ipynb #0c6d710e
 def prepare_audio(audio:np.ndarray, sr_in:int, sr:int, source, min_samples:int=1) -> np.ndarray:
     "Mono float32 at `sr` Hz from `audio` at `sr_in`; `AudioError` naming `source` if it is unusable."
-    audio = to_mono(np.asarray(audio, dtype=np.float32))
+    given, audio = audio, to_mono(np.asarray(audio, dtype=np.float32))
     if audio.size == 0:
         raise AudioError(source, "holds no samples", "re-export the file or remove it from the corpus")
     if not np.isfinite(audio).all():
         raise AudioError(source, "contains NaN or infinite samples",
                          "re-export the file from its source; it is corrupt")
-    return long_enough(resample(audio, sr_in, sr), sr, source, min_samples)
+    audio = resample(audio, sr_in, sr)
+    return long_enough(audio.copy() if audio is given else audio, sr, source, min_samples)   # never the caller's own array
 
 def long_enough(audio:np.ndarray, sr:int, source, min_samples:int=1) -> np.ndarray:
     "`audio`, or `AudioError` naming `source` if it is shorter than `min_samples`."
@@ -76,7 +77,7 @@ _cache = None                                                # the `AudioCache` 
 def load_audio(path, sr:int, min_samples:int=1) -> np.ndarray:
     "Read the file at `path` as mono float32 at `sr` Hz (decoded once per rate inside an `audio_cache` block)."
     try: key = None if _cache is None else _cache.key(path, sr)
-    except OSError: key = None                               # not there: `read_audio` says so, naming the file
+    except (OSError, ValueError): key = None                 # not there, or no path at all: `read_audio` says so, naming it
     if key is None: return read_audio(path, sr, min_samples)
     if (audio := _cache.get(key)) is None: _cache.put(key, audio := read_audio(path, sr))
     return long_enough(audio, sr, path, min_samples)
@@ -95,32 +96,43 @@ def read_audio(path, sr:int, min_samples:int=1) -> np.ndarray:
     return prepare_audio(audio, file_sr, sr, path, min_samples)
 
 # %% ../../nbs/data/00_audio.ipynb #5b9c555f
+def free_memory() -> int:
+    "Bytes of memory free now (Linux, macOS), or 16 GiB where the system does not say."
+    try: return os.sysconf('SC_AVPHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
+    except (ValueError, OSError, AttributeError): return 16 * 2**30
+
 class AudioCache:
-    "Decoded audio by (file, size, mtime, rate), least recently used out first past `max_bytes`; `hits`, `misses` counted."
-    def __init__(self, max_bytes:int=4 * 2**30):
-        self.max_bytes, self.items, self.bytes, self.hits, self.misses = max_bytes, OrderedDict(), 0, 0, 0
+    "Decoded audio by (file, its identity and times, rate): the first files read, up to `max_bytes`; `hits`, `misses` counted."
+    def __init__(self, max_bytes:int|None=None):
+        self.max_bytes = min(4 * 2**30, free_memory() // 4) if max_bytes is None else max_bytes
+        self.items, self.corpora, self.bytes, self.hits, self.misses = {}, {}, 0, 0, 0
+        self.lock = threading.Lock()
 
     def key(self, path, sr:int) -> tuple:
         st = os.stat(path)
-        return (str(Path(path).resolve()), st.st_size, st.st_mtime_ns, sr)
+        return (str(Path(path).resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, sr)
 
     def get(self, key) -> np.ndarray|None:
-        if (audio := self.items.get(key)) is None: self.misses += 1; return None
-        self.items.move_to_end(key); self.hits += 1
+        with self.lock:
+            if (audio := self.items.get(key)) is None: self.misses += 1; return None
+            self.hits += 1
         return audio.copy()
 
     def put(self, key, audio:np.ndarray):
-        if audio.nbytes > self.max_bytes: return
-        if key in self.items: self.bytes -= self.items.pop(key).nbytes
-        self.items[key] = audio.copy(); self.bytes += audio.nbytes
-        while self.bytes > self.max_bytes: self.bytes -= self.items.popitem(last=False)[1].nbytes
+        with self.lock:
+            if key in self.items or self.bytes + audio.nbytes > self.max_bytes: return
+            self.items[key] = audio.copy(); self.bytes += audio.nbytes
 
     def __repr__(self):
-        return f"AudioCache({len(self.items)} files, {self.bytes / 2**20:.2f} MiB, {self.hits} hits, {self.misses} misses)"
+        return (f"AudioCache({len(self.items)} files, {self.bytes / 2**20:.2f} of {self.max_bytes / 2**20:.0f} MiB, "
+                f"{self.hits} hits, {self.misses} misses)")
 
+def active_cache() -> AudioCache|None:
+    "The cache of the `audio_cache` block we are in, if any."
+    return _cache
 
 @contextmanager
-def audio_cache(cache:AudioCache|None=None, max_bytes:int=4 * 2**30):
+def audio_cache(cache:AudioCache|None=None, max_bytes:int|None=None):
     "Inside the block `load_audio` decodes each file once per rate, into `cache` (kept by the caller) or a new `AudioCache`; an inner block uses the outer one."
     global _cache
     if _cache is not None: yield _cache; return

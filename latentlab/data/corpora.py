@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 from ..core import LatentlabError, cache_dir, parse_spec
-from .audio import AUDIO_EXTS, OTHER_AUDIO_EXTS, load_audio, prepare_audio
+from .audio import AUDIO_EXTS, OTHER_AUDIO_EXTS, active_cache, load_audio, prepare_audio
 from .synthetic import sticky_tones
 
 # %% auto #0
 __all__ = ['ESPEAK_ACCENTS', 'TONES_OPTIONS', 'CorpusError', 'Utterance', 'frame_phones', 'audio_files', 'is_librispeech_name',
            'librispeech_utterance', 'folder_utterance', 'librispeech_corpus', 'folder_corpus', 'make_sentence',
            'voice_variant', 'espeak_data_dir', 'fresh_library', 'clean_phone', 'espeak_synth', 'espeak_speakers',
-           'espeak_corpus', 'tones_corpus', 'parse_espeak_spec', 'parse_tones_spec', 'load_corpus', 'split_speakers']
+           'espeak_corpus', 'tones_corpus', 'parse_espeak_spec', 'parse_tones_spec', 'load_corpus', 'made_once',
+           'split_speakers']
 
 # %% ../../nbs/data/01_corpora.ipynb #ee992eee
 class CorpusError(LatentlabError, ValueError):
@@ -308,8 +309,8 @@ def parse_tones_spec(spec:str) -> dict:
 
 def load_corpus(spec:str, speaker_regex:str|None=None) -> list[Utterance]:
     "The corpus named by `spec`: `espeak[:opts]`, `tones[:opts]`, or a folder, each file read by the reader that fits it."
-    if spec == 'espeak' or spec.startswith('espeak:'): return espeak_corpus(**parse_espeak_spec(spec))
-    if spec == 'tones' or spec.startswith('tones:'): return tones_corpus(**parse_tones_spec(spec))
+    if spec == 'espeak' or spec.startswith('espeak:'): return made_once(spec, lambda: espeak_corpus(**parse_espeak_spec(spec)))
+    if spec == 'tones' or spec.startswith('tones:'): return made_once(spec, lambda: tones_corpus(**parse_tones_spec(spec)))
     root = Path(spec)
     if not root.is_dir(): raise CorpusError(f"{spec}: no such folder; give a folder of audio, 'espeak' or 'tones'")
     if speaker_regex is not None: return folder_corpus(root, speaker_regex)
@@ -318,6 +319,12 @@ def load_corpus(spec:str, speaker_regex:str|None=None) -> list[Utterance]:
     transcripts = _read_transcripts(root)
     return [librispeech_utterance(path, transcripts) if is_librispeech_name(path)
             else folder_utterance(path, root) for path in files]
+
+def made_once(spec:str, make) -> list[Utterance]:
+    "A synthetic corpus: `make()`, or inside an `audio_cache` block what it made the first time (a new list, the same utterances)."
+    if (cache := active_cache()) is None: return make()
+    if spec not in cache.corpora: cache.corpora[spec] = make()
+    return list(cache.corpora[spec])
 
 # %% ../../nbs/data/01_corpora.ipynb #88b60bdd
 def split_speakers(speakers, heldout:float=0.25, seed:int=0) -> dict[str, str]:
