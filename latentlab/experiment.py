@@ -684,8 +684,8 @@ def rank_agreement(x:np.ndarray, y:np.ndarray, n_boot:int=2000, seed:int=0) -> d
     def pearson(a, b, axis=-1):
         a, b = a - a.mean(axis, keepdims=True), b - b.mean(axis, keepdims=True)
         return (a * b).sum(axis) / np.sqrt((a * a).sum(axis) * (b * b).sum(axis))
-    p = float(stats.permutation_test((rx, ry), pearson, permutation_type='pairings', vectorized=True,
-                                     n_resamples=9999, rng=seed).pvalue)
+    p = float(stats.permutation_test((rx,), lambda a, axis=-1: pearson(a, ry, axis), permutation_type='pairings',
+                                     vectorized=True, n_resamples=9999, rng=seed).pvalue)   # one side permuted: 7! ≤ 9999, exact
     lo, hi = (float(np.quantile(draws, q)) for q in (0.025, 0.975)) if len(draws) else (math.nan, math.nan)
     sign = (1 if lo > 0 else -1 if hi < 0 else 0) if p < 0.05 else 0
     return dict(rho=float(stats.spearmanr(x, y).statistic), lo=lo, hi=hi, p=p, sign=sign, n=len(x))
@@ -786,7 +786,10 @@ def answer_structure(summary:pd.DataFrame, proxy:dict) -> list[str]:
     found = {k: rank_agreement(speech[k], speech.plain_nll_dim) for k in GEOMETRY_COLUMNS if k in speech}
     found = {k: v for k, v in found.items() if np.isfinite(v['rho'])}
     if not found: return ["Too few latent spaces with an AR model to rank (need three)."]
-    lines = [f"Over {proxy['n']} latent spaces (controls left out), Spearman ρ between the Phase 0 ratio (Δx) and the "
+    if not np.isfinite(proxy['rho']):
+        lines = [f"Phase 0 cannot rank these latent spaces by AR difficulty: its Δx ratio is missing or the same on the "
+                 f"{proxy['n']} with both numbers (ρ needs three that differ)."]
+    else: lines = [f"Over {proxy['n']} latent spaces (controls left out), Spearman ρ between the Phase 0 ratio (Δx) and the "
              f"AR model's NLL per dimension is {proxy['rho']:.2f} [{proxy['lo']:.2f}, {proxy['hi']:.2f}] "
              f"(permutation p = {proxy['p']:.3f}): " +
              ("Phase 0 ranks latent spaces by AR difficulty." if proxy['sign'] > 0 else
@@ -861,12 +864,14 @@ def answer_memory(summary:pd.DataFrame) -> list[str]:
                      f"{' (a negative result)' if not helped and len(apart) < len(effects) else ''}, and raised it on "
                      f"{listed(hurt)}; the rest no different"
                      f"{f' (not comparable, no interval: {listed(apart)})' if apart else ''}. "
-                     f"Largest gain {summary.memory_gain.max():+.3f} nats/dim ({summary.latent[summary.memory_gain.idxmax()]}). "
+                     + (f"Largest gain {summary.memory_gain.max():+.3f} nats/dim ({summary.latent[summary.memory_gain.idxmax()]}). "
+                        if summary.memory_gain.notna().any() else "No latent space has a memory run to compare. ")
                      + (f"ρ between Phase 0 and the gain (controls left out): {agree['rho']:.2f} [{agree['lo']:.2f}, {agree['hi']:.2f}], "
                         f"p = {agree['p']:.3f} (negative would mean: the memory helps where Phase 0 says a lookup predicts)."
                         if np.isfinite(agree['rho']) else "Too few latent spaces with a gain to rank them against Phase 0."))
     if 'stabiliser_drift_change' in summary:
-        effects = {r.latent: _between(r, 'stabilised_drift_mean', 'plain_drift_mean') for _, r in summary.iterrows()}
+        effects = {r.latent: _between(r, 'stabilised_drift_mean', 'plain_drift_mean') for _, r in summary.iterrows()
+                   if np.isfinite(r.get('stabiliser_drift_change', math.nan))}
         lower, higher = [k for k, v in effects.items() if v == 'lower'], [k for k, v in effects.items() if v == 'higher']
         apart = [k for k, v in effects.items() if v.startswith('not comparable')]
         lines.append(f"CALM's stabilisers (noise 0.5 on the history, 8-frame short context) lowered rollout drift beyond "
@@ -880,11 +885,12 @@ def answer_memory(summary:pd.DataFrame) -> list[str]:
 def answer_coarseness(summary:pd.DataFrame) -> list[str]:
     "Open question: would a coarser or finer context make the lookup work?"
     if 'best_dx' not in summary: return ["No coarseness sweep in this config."]
-    swept = summary[np.isfinite(summary.best_dx)]
-    if not len(swept): return ["The coarseness sweep gave no held-out ratio."]
-    gain = swept.phase0_dx - swept.best_dx
-    below = swept[swept.best_dx_hi < CRITERION].latent.tolist()
-    unknown = swept[~np.isfinite(swept.best_dx_hi)].latent.tolist()
+    num = lambda k: pd.to_numeric(summary.get(k, pd.Series(math.nan, index=summary.index)), errors='coerce')
+    swept = summary[num('best_dx').notna() & num('phase0_dx').notna()]
+    if not len(swept): return ["The coarseness sweep gave no held-out ratio to compare with the seed condition's."]
+    gain = num('phase0_dx')[swept.index] - num('best_dx')[swept.index]
+    hi = num('best_dx_hi')[swept.index]
+    below, unknown = swept[hi < CRITERION].latent.tolist(), swept[hi.isna()].latent.tolist()
     common = swept.best_dx_condition.value_counts()
     moves = lambda g: f"lowers it by {g:.3f}" if g >= 0 else f"raises it by {-g:.3f}"
     return [f"The condition of the sweep chosen on the training speakers {moves(gain.median())} on held-out speakers at "
@@ -933,7 +939,7 @@ def answer_controls(summary:pd.DataFrame) -> list[str]:
              f"Phase 0 gives {iv(r, 'phase0_dx')} at the seed condition and {iv(r, 'best_dx')} at the sweep's best "
              f"({r.get('best_dx_condition', 'n/a')}): {near(r.get('best_dx_lo', math.nan), r.get('known_ratio', math.nan), 0.05, 'near', 'far from')} the floor."
              for _, r in c.iterrows()]
-    if len(c) and 'best_dx_lo' in c and (c.best_dx_lo > c.known_ratio + 0.05).all():
+    if len(c) and 'best_dx_lo' in c and 'known_ratio' in c and (c.best_dx_lo > c.known_ratio + 0.05).all():
         lines.append("Phase 0's coarse contexts here (means of frames) cannot see a walk's mode, which lives in its steps; the "
                      "probe's own control finds it with the delta coarsener (`latentlab phase0 walk --grid 'L=2 coarsener=delta "
                      "K=4'`). So on these rows Phase 0 measures what its coarseness sees, and ranks latent spaces (question 2) "

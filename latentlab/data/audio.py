@@ -62,7 +62,7 @@ def prepare_audio(audio:np.ndarray, sr_in:int, sr:int, source, min_samples:int=1
         raise AudioError(source, "contains NaN or infinite samples",
                          "re-export the file from its source; it is corrupt")
     audio = resample(audio, sr_in, sr)
-    return long_enough(audio.copy() if audio is given else audio, sr, source, min_samples)   # never the caller's own array
+    return long_enough(audio.copy() if np.shares_memory(audio, given) else audio, sr, source, min_samples)   # never the caller's own samples
 
 def long_enough(audio:np.ndarray, sr:int, source, min_samples:int=1) -> np.ndarray:
     "`audio`, or `AudioError` naming `source` if it is shorter than `min_samples`."
@@ -97,7 +97,9 @@ def read_audio(path, sr:int, min_samples:int=1) -> np.ndarray:
 
 # %% ../../nbs/data/00_audio.ipynb #5b9c555f
 def free_memory() -> int:
-    "Bytes of memory free now (Linux, macOS), or 16 GiB where the system does not say."
+    "Bytes of memory available now (Linux's MemAvailable, page cache counted as free; else free pages), or 16 GiB where the system does not say."
+    try: return int(next(l for l in Path('/proc/meminfo').read_text().splitlines() if l.startswith('MemAvailable:')).split()[1]) * 1024
+    except (OSError, StopIteration, ValueError, IndexError): pass
     try: return os.sysconf('SC_AVPHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
     except (ValueError, OSError, AttributeError): return 16 * 2**30
 
