@@ -963,8 +963,6 @@ def answers_markdown(found:dict) -> str:
     "The answers as Markdown: a heading per question, a bullet per sentence."
     return '\n'.join(f"## {q}\n\n" + '\n'.join(f"- {s}" for s in lines) + '\n' for q, lines in found.items())
 
-
-
 # %% ../nbs/80_experiment.ipynb #4b5f4f2b
 SHOWN = ['latent', 'kind', 'seeds', 'dim', 'recon_db', 'phase0_dx', 'phase0_x', 'phase0_dx_random', 'best_dx', 'best_dx_condition',
          'plain_nll_dim', 'error', 'bits_per_s', 'memory_gain', 'stabiliser_drift_change', *GEOMETRY_COLUMNS]

@@ -14,8 +14,8 @@ from ..core import LatentlabError
 
 # %% auto #0
 __all__ = ['FORMAT_EXTS', 'AUDIO_EXTS', 'OTHER_AUDIO_EXTS', 'AudioError', 'to_mono', 'resample', 'audio_extensions',
-           'prepare_audio', 'long_enough', 'load_audio', 'read_audio', 'free_memory', 'AudioCache', 'active_cache',
-           'audio_cache']
+           'prepare_audio', 'long_enough', 'load_audio', 'read_audio', 'free_memory', 'cache_budget', 'AudioCache',
+           'active_cache', 'audio_cache']
 
 # %% ../../nbs/data/00_audio.ipynb #32697f1c
 class AudioError(LatentlabError, ValueError):
@@ -103,10 +103,14 @@ def free_memory() -> int:
     try: return os.sysconf('SC_AVPHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
     except (ValueError, OSError, AttributeError): return 16 * 2**30
 
+def cache_budget(processes:int=1) -> int:
+    "Bytes of decoded audio each of `processes` may keep: a quarter of the memory available now, shared, at most 4 GiB."
+    return min(4 * 2**30, free_memory() // (4 * processes))
+
 class AudioCache:
     "Decoded audio by (file, its identity and times, rate): the first files read, up to `max_bytes`; `hits`, `misses` counted."
     def __init__(self, max_bytes:int|None=None):
-        self.max_bytes = min(4 * 2**30, free_memory() // 4) if max_bytes is None else max_bytes
+        self.max_bytes = cache_budget() if max_bytes is None else max_bytes
         self.items, self.corpora, self.bytes, self.hits, self.misses = {}, {}, 0, 0, 0
         self.lock = threading.Lock()
 

@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from tqdm.auto import tqdm
 from ..core import LatentlabError, atomic_write, parse_value, save_json, sha256, write_html
-from ..data.audio import AudioCache, audio_cache, free_memory
+from ..data.audio import AudioCache, audio_cache, cache_budget
 from ..data.corpora import load_corpus
 from ..autoencoders import AEConfig, TrainedEncoder, build_model
 from ..store import Store, extract
@@ -121,12 +121,13 @@ def sweep_encoders(grid:str|list[dict], out, corpus:str='espeak', train:TrainCon
     write_html(out/'sweep.html', f'Sweep of trained encoders on {corpus}', sweep_page(table, corpus))
     return table
 
-_features, _audio = {}, AudioCache()                             # a worker process's features per front end, and its decoded audio
+_features, _audio = {}, None                                     # a worker process's features per front end, and its decoded audio
 
 def sweep_job(job:tuple) -> tuple[int, dict]:
     "In a worker process: (i, `sweep_one`'s arguments, audio budget) → (i, the row), features and decoded audio kept for the worker's next setting."
+    global _audio
     i, args, budget = job
-    _audio.max_bytes = budget                                    # the worker's share of the memory
+    _audio = _audio or AudioCache(budget)                        # made by the first job, with the worker's share of the memory
     with audio_cache(_audio): return i, sweep_one(*args, cache=_features)
 
 def sweep_parallel(settings:list[dict], keep, jobs:int, out, corpus, train, model, conds, n_boot, device, progress):
@@ -143,7 +144,7 @@ def sweep_parallel(settings:list[dict], keep, jobs:int, out, corpus, train, mode
     if saved and saved.isdigit(): share = max(1, min(share, int(saved)))     # never more than the user allowed
     gpus = torch.cuda.device_count() if device in (None, 'cuda') and torch.cuda.is_available() else 0
     on = lambda i: f'cuda:{i % gpus}' if gpus > 1 else device
-    budget = min(4 * 2**30, free_memory() // (4 * jobs))         # decoded audio: a quarter of the free memory, shared
+    budget = cache_budget(jobs)                                  # decoded audio: a quarter of the free memory, shared
     work = [(i, (s, out, corpus, train, model, conds, n_boot, False, on(i)), budget) for i, s in enumerate(settings)]
     os.environ['OMP_NUM_THREADS'] = str(share)                   # read by torch and faiss as each worker starts
     try: pool = multiprocessing.get_context('spawn').Pool(jobs)
