@@ -846,6 +846,12 @@ def _between(r:pd.Series, a:str, b:str) -> str:
     pick = lambda k: pd.Series(dict(v=r.get(k, math.nan), v_lo=r.get(f'{k}_lo', math.nan), v_hi=r.get(f'{k}_hi', math.nan)))
     return verdict(pick(a), pick(b), 'v')
 
+def _tally(summary:pd.DataFrame, change:str, effect) -> tuple[dict, list, list, list]:
+    "`effect(row)` for each latent space with a finite `change`: the effects, and the spaces it made lower, higher, and not comparable."
+    effects = {r.latent: effect(r) for _, r in summary.iterrows() if np.isfinite(r.get(change, math.nan))}
+    return (effects, *([k for k, v in effects.items() if test(v)] for test in
+                       (lambda v: v == 'lower', lambda v: v == 'higher', lambda v: v.startswith('not comparable'))))
+
 def answer_memory(summary:pd.DataFrame) -> list[str]:
     "The Engram memory and CALM's stabilisers: where do they help, and where do they hurt?"
     lines, listed = [], lambda names: ', '.join(names) if names else 'no latent space'
@@ -855,9 +861,7 @@ def answer_memory(summary:pd.DataFrame) -> list[str]:
             lo, hi = r.get('memory_gain_lo', math.nan), r.get('memory_gain_hi', math.nan)
             if np.isfinite(lo) and np.isfinite(hi): return 'lower' if lo > 0 else 'higher' if hi < 0 else 'no different'
             return _between(r, 'memory_nll_dim', 'plain_nll_dim')
-        effects = {r.latent: effect(r) for _, r in summary.iterrows() if np.isfinite(r.get('memory_gain', math.nan))}
-        helped, hurt = [k for k, v in effects.items() if v == 'lower'], [k for k, v in effects.items() if v == 'higher']
-        apart = [k for k, v in effects.items() if v.startswith('not comparable')]
+        effects, helped, hurt, apart = _tally(summary, 'memory_gain', effect)
         speech = summary[summary.kind != 'control']
         agree = rank_agreement(speech.phase0_dx, speech.memory_gain)
         lines.append(f"The memory (keyed by codes of the last frame) lowered the NLL beyond the intervals on {listed(helped)}"
@@ -870,10 +874,8 @@ def answer_memory(summary:pd.DataFrame) -> list[str]:
                         f"p = {agree['p']:.3f} (negative would mean: the memory helps where Phase 0 says a lookup predicts)."
                         if np.isfinite(agree['rho']) else "Too few latent spaces with a gain to rank them against Phase 0."))
     if 'stabiliser_drift_change' in summary:
-        effects = {r.latent: _between(r, 'stabilised_drift_mean', 'plain_drift_mean') for _, r in summary.iterrows()
-                   if np.isfinite(r.get('stabiliser_drift_change', math.nan))}
-        lower, higher = [k for k, v in effects.items() if v == 'lower'], [k for k, v in effects.items() if v == 'higher']
-        apart = [k for k, v in effects.items() if v.startswith('not comparable')]
+        effects, lower, higher, apart = _tally(summary, 'stabiliser_drift_change',
+                                               lambda r: _between(r, 'stabilised_drift_mean', 'plain_drift_mean'))
         lines.append(f"CALM's stabilisers (noise 0.5 on the history, 8-frame short context) lowered rollout drift beyond "
                      f"the intervals on {listed(lower)}{' (a negative result)' if not lower and len(apart) < len(effects) else ''}, "
                      f"and raised it on {listed(higher)}{f' (not comparable, no interval: {listed(apart)})' if apart else ''}.")

@@ -21,12 +21,17 @@ page shows it); Chromium drew fewer plotly figures than the notebook made; maths
 MathJax ran; or the page, as published, is over `MAX_PAGE_MB` (saved widget state carries megabytes of JavaScript).
 It notes, without failing, pages whose cells say real speech is absent and that link no experiments notebook.
 
-    .venv/bin/python tools/check_docs.py [NAME ...] [--shots]     # NAME: 00_core, measure/01_probe, ...
+    .venv/bin/python tools/check_docs.py [NAME ...] [--shots] [--jobs N]     # NAME: 00_core, measure/01_probe, ...
+
+Notebooks execute `--jobs` at a time (default 2), each in its own kernel with its share of the cores as its threads
+(two kernels of two threads each on two cores wait on each other's threads); pages are then built, checked and
+printed in order.
 
 Pages go to `_docs_html/` (with `_executed/` and `_proc/`, the notebooks before and after nbdev's processing);
 `--shots` screenshots every page at a 1100-px window (else only the first page with figures).
 """
 import os, re, shutil, subprocess, sys, tempfile
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 import nbformat, yaml
@@ -59,11 +64,12 @@ def environment(**values):
             if value is None: os.environ.pop(key, None)
             else: os.environ[key] = value
 
-def execute(path: Path) -> tuple[nbformat.NotebookNode, list[str]]:
-    "Run a notebook top to bottom in its folder as the docs workflow does; the errors, if any."
+def execute(path: Path, threads: int | None = None) -> tuple[nbformat.NotebookNode, list[str]]:
+    "Run a notebook top to bottom in its folder as the docs workflow does (its kernel on `threads` threads); the errors, if any."
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=900, kernel_name='python3', resources={'metadata': {'path': str(path.parent)}})
-    try: client.execute(env={**os.environ, **AS_ON_PAGES})
+    threads = {'OMP_NUM_THREADS': str(threads)} if threads else {}
+    try: client.execute(env={**os.environ, **AS_ON_PAGES, **threads})
     except CellExecutionError as error: return nb, [f"a cell raised: {str(error).strip().splitlines()[-1][:300]}"]
     return nb, []
 
@@ -184,15 +190,15 @@ def check_kept_outputs(nb) -> list[str]:
     code = [c for c in nb.cells if c.cell_type == 'code' and c.source.strip()]
     return [] if all(c.get('outputs') for c in code[-3:]) else ["its last cells have no outputs: run it and keep them"]
 
-def check(path: Path, browser: str | None, shot) -> tuple[list[str], list[str], str]:
-    "Build one page and check it: its problems, notes, and a one-line summary."
+def check(path: Path, browser: str | None, shot, run: Future | None = None) -> tuple[list[str], list[str], str]:
+    "Build one page and check it: its problems, notes, and a one-line summary. `run`: its execution, started already."
     rel = path.relative_to(NBS)
     executed, processed, page = OUT/'_executed'/rel, OUT/'_proc'/rel, OUT/rel.with_suffix('.html')
     for folder in (executed.parent, processed.parent, page.parent): folder.mkdir(parents=True, exist_ok=True)
     if 'experiments' in rel.parts:
         nb, errs = nbformat.read(path, as_version=4), []
         errs += check_kept_outputs(nb)
-    else: nb, errs = execute(path)
+    else: nb, errs = run.result() if run else execute(path)
     nbformat.write(nb, executed)
     notes = []
     try: nbdev_process(executed, processed)
@@ -222,7 +228,9 @@ def check(path: Path, browser: str | None, shot) -> tuple[list[str], list[str], 
     return errs, notes, f"{summary}, {size_mb:.2f} MB"
 
 def main(args=None) -> int:
-    args = sys.argv[1:] if args is None else args
+    args = list(sys.argv[1:] if args is None else args)
+    jobs = int(args[args.index('--jobs') + 1]) if '--jobs' in args else 2
+    if '--jobs' in args: del args[args.index('--jobs'):args.index('--jobs') + 2]
     names, all_shots = [a for a in args if not a.startswith('--')], '--shots' in args
     OUT.mkdir(exist_ok=True)
     nbs, experiments = notebooks()
@@ -234,11 +242,15 @@ def main(args=None) -> int:
         "Screenshot this page? Every page with --shots, else the first with figures."
         if all_shots or (figs and not shots): shots.append(1); return True
         return False
+    pool = ProcessPoolExecutor(jobs) if jobs > 1 else None     # the kernels run the cells; this process builds pages
+    import check_docs        # by its module's name: nbdev's processing runs cells in __main__, shadowing `execute` there
+    runs = {p: pool.submit(check_docs.execute, p, max(1, (os.cpu_count() or 1) // jobs)) for p in pages if 'experiments' not in p.relative_to(NBS).parts} if pool else {}
     for path in pages:
-        errs, notes, summary = check(path, browser, shot)
+        errs, notes, summary = check(path, browser, shot, runs.get(path))
         print(f"{'FAIL' if errs else 'ok  '} {path.relative_to(NBS)}: {summary}"
               + ''.join(f"\n     {e}" for e in errs) + ''.join(f"\n     note: {n}" for n in notes), flush=True)
         failed += [str(path.relative_to(NBS))] * bool(errs)
+    if pool: pool.shutdown()
     if failed: print(f"check_docs: {len(failed)} page(s) failed: {', '.join(failed)}"); return 1
     return 0
 
