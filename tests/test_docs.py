@@ -95,3 +95,17 @@ def test_plotly_is_read_locally_only_in_the_offline_copy():
     offline = cd.page_html(nb, offline=True)
     assert 'cdn.plot.ly' not in offline and 'package_data/plotly.min.js' in offline
     assert cd.n_figures(nb) == 1
+
+def test_a_kernel_that_dies_fails_its_page_not_the_check(tmp_path):
+    "Run two at a time, one notebook whose kernel dies is a failed page with the reason; its threads are its share."
+    from concurrent.futures import Future
+    from nbclient.exceptions import DeadKernelError
+    died = Future(); died.set_exception(DeadKernelError("Kernel died"))
+    errs, notes, summary = cd.check(cd.NBS/'00_core.ipynb', None, lambda figs: False, died)
+    assert errs == ["the notebook did not run: DeadKernelError: Kernel died"] and summary == 'not run'
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell('import os; print(os.environ.get("OMP_NUM_THREADS"))')]
+    nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}
+    nbformat.write(nb, tmp_path/'threads.ipynb')
+    ran, errors = cd.execute(tmp_path/'threads.ipynb', threads=1)
+    assert not errors and ran.cells[0].outputs[0].text.strip() == '1'

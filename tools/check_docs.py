@@ -30,7 +30,7 @@ printed in order.
 Pages go to `_docs_html/` (with `_executed/` and `_proc/`, the notebooks before and after nbdev's processing);
 `--shots` screenshots every page at a 1100-px window (else only the first page with figures).
 """
-import os, re, shutil, subprocess, sys, tempfile
+import argparse, os, re, shutil, subprocess, sys, tempfile
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -198,7 +198,10 @@ def check(path: Path, browser: str | None, shot, run: Future | None = None) -> t
     if 'experiments' in rel.parts:
         nb, errs = nbformat.read(path, as_version=4), []
         errs += check_kept_outputs(nb)
-    else: nb, errs = run.result() if run else execute(path)
+    else:
+        try: nb, errs = run.result() if run else execute(path)
+        except Exception as error:     # a kernel that died, a cell past its time: this page fails, the others are still checked
+            return [f"the notebook did not run: {type(error).__name__}: {str(error).strip()[:300]}"], [], 'not run'
     nbformat.write(nb, executed)
     notes = []
     try: nbdev_process(executed, processed)
@@ -228,10 +231,12 @@ def check(path: Path, browser: str | None, shot, run: Future | None = None) -> t
     return errs, notes, f"{summary}, {size_mb:.2f} MB"
 
 def main(args=None) -> int:
-    args = list(sys.argv[1:] if args is None else args)
-    jobs = int(args[args.index('--jobs') + 1]) if '--jobs' in args else 2
-    if '--jobs' in args: del args[args.index('--jobs'):args.index('--jobs') + 2]
-    names, all_shots = [a for a in args if not a.startswith('--')], '--shots' in args
+    parser = argparse.ArgumentParser(description="Build every notebook's docs page as the docs workflow does, and check it.")
+    parser.add_argument('names', nargs='*', help='the pages to build: 00_core, measure/01_probe, ... (default: all)')
+    parser.add_argument('--shots', action='store_true', help='screenshot every page (else only the first with figures)')
+    parser.add_argument('--jobs', type=int, default=2, help='notebooks executing at once, each in its own kernel (default 2)')
+    a = parser.parse_args(args)
+    names, all_shots, jobs = a.names, a.shots, max(1, a.jobs)
     OUT.mkdir(exist_ok=True)
     nbs, experiments = notebooks()
     pages = experiments + nbs
@@ -242,15 +247,20 @@ def main(args=None) -> int:
         "Screenshot this page? Every page with --shots, else the first with figures."
         if all_shots or (figs and not shots): shots.append(1); return True
         return False
+    todo = [p for p in pages if 'experiments' not in p.relative_to(NBS).parts]     # the dated ones keep their outputs
+    jobs = max(1, min(jobs, len(todo)))
     pool = ProcessPoolExecutor(jobs) if jobs > 1 else None     # the kernels run the cells; this process builds pages
     import check_docs        # by its module's name: nbdev's processing runs cells in __main__, shadowing `execute` there
-    runs = {p: pool.submit(check_docs.execute, p, max(1, (os.cpu_count() or 1) // jobs)) for p in pages if 'experiments' not in p.relative_to(NBS).parts} if pool else {}
-    for path in pages:
-        errs, notes, summary = check(path, browser, shot, runs.get(path))
-        print(f"{'FAIL' if errs else 'ok  '} {path.relative_to(NBS)}: {summary}"
-              + ''.join(f"\n     {e}" for e in errs) + ''.join(f"\n     note: {n}" for n in notes), flush=True)
-        failed += [str(path.relative_to(NBS))] * bool(errs)
-    if pool: pool.shutdown()
+    threads = max(1, len(os.sched_getaffinity(0)) // jobs)
+    runs = {p: pool.submit(check_docs.execute, p, threads) for p in todo} if pool else {}
+    try:
+        for path in pages:
+            errs, notes, summary = check(path, browser, shot, runs.get(path))
+            print(f"{'FAIL' if errs else 'ok  '} {path.relative_to(NBS)}: {summary}"
+                  + ''.join(f"\n     {e}" for e in errs) + ''.join(f"\n     note: {n}" for n in notes), flush=True)
+            failed += [str(path.relative_to(NBS))] * bool(errs)
+    finally:
+        if pool: pool.shutdown(cancel_futures=True)     # on an error too: queued notebooks are not run to the end first
     if failed: print(f"check_docs: {len(failed)} page(s) failed: {', '.join(failed)}"); return 1
     return 0
 

@@ -4,7 +4,8 @@
 # once the full test command passes with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=$(mktemp -d)/venv
+tmp=$(mktemp -d); venv=$tmp/venv
+trap 'rm -rf "$tmp" constraints.txt.new' EXIT            # a failed run leaves neither the venv nor a half-written file
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check torch==2.13.0
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -c <(echo torch==2.13.0) -e ".[dev]"
@@ -16,5 +17,4 @@ py=$("$venv/bin/python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.versi
     | sed "s/\$/ ; python_version == \"$py\"/"
 } > constraints.txt.new
 mv constraints.txt.new constraints.txt
-rm -rf "$(dirname "$venv")"
 echo "pin: constraints.txt has $(grep -c 'python_version' constraints.txt) pinned packages; now run .ci/run"
