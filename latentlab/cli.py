@@ -7,7 +7,7 @@ Docs: https://latentlab.github.io/latentlab/cli.html.md"""
 # %% ../nbs/91_cli.ipynb #a3b41682
 from __future__ import annotations
 import argparse, json, os, shutil, sys, traceback
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from . import __version__
 from .core import LatentlabError, atomic_write, parse_spec
@@ -175,7 +175,7 @@ def cmd_train_ar(args) -> int:
     "Train one AR model on a store into a run folder, or resume it."
     from latentlab.catalogue import open_store
     from latentlab.models.ar import ARConfig
-    from latentlab.models.runs import train_ar
+    from latentlab.models.runs import head_label, train_ar
     model, train = ar_configs(args)
     cfg = ARConfig.from_dict(dict(dim=open_store(args.store, progress=not args.quiet).dim) | model)
     run = train_ar(args.out, args.store, cfg, train, resume=args.resume, device=args.device, progress=not args.quiet)
@@ -183,7 +183,7 @@ def cmd_train_ar(args) -> int:
     if path.exists():
         h = json.loads(path.read_text())['heldout']
         nll = f"NLL {h['nll_dim']:.3f} nats/dim, " if 'nll_dim' in h else ''
-        print(f"{run}: {cfg.head} head, memory {'on' if cfg.memory else 'off'}; held-out {nll}"
+        print(f"{run}: {head_label(asdict(cfg))} head, memory {'on' if cfg.memory else 'off'}; held-out {nll}"
               f"Δx 1 − R² {h['dx_ratio']:.3f} [{h['dx_ratio_lo']:.3f}, {h['dx_ratio_hi']:.3f}], x {h['x_ratio']:.3f}")
         d = json.loads(path.read_text()).get('decoded', {})
         if 'mel_generated' in d:
@@ -414,7 +414,7 @@ def make_parser() -> argparse.ArgumentParser:
     train_ar_.add_argument('--resume', action='store_true', help="go on with the run in OUT from its last checkpoint (same settings)")
     train_ar_.add_argument('--device', help="cpu or cuda (default: cuda when present); under torchrun, cuda gives each process a GPU of its own where there are enough")
     train_ar_.set_defaults(func=cmd_train_ar)
-    ar.add_argument('--head', default='gmm', help="heads to compare, by commas: gauss, gmm, flow (default gmm)")
+    ar.add_argument('--head', default='gmm', help="heads to compare, by commas: gauss, gmm, flow (flow matching, 4 sampling steps), flow-lsd (a flow map, 1 step) (default gmm)")
     ar.add_argument('--engram', default='on,off', help="the Engram memory: on, off or both (default on,off)")
     ar.add_argument('--noise', default='off', help="noise injection on the history: on (k ~ U(0, 0.5)), off, a level, or several by commas")
     ar.add_argument('--short-context', default='off', help="the short-context transformer: on (8 frames), off, a window, or several")

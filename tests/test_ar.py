@@ -95,3 +95,17 @@ def test_trained_encoder_rollouts_are_decoded(tmp_path):
     r = latentlab('train-ar', '--store', tmp_path/'store', *SMALL, '--steps', 10, '--batch-size', 8, '--quiet',
                   '--out', tmp_path/'one')
     assert r.returncode == 0 and 'decoded rollouts: mel distance' in r.stdout, r.stderr
+
+def test_flow_heads_compared_by_their_errors_not_an_nll(tmp_path):
+    "Both flow heads, flow matching and the flow map (flow-lsd), train and roll out; neither has a likelihood to report."
+    r = latentlab('ar', STORE, *SMALL, 'flow_width=32', 'flow_depth=2', '--head', 'flow,flow-lsd', '--engram', 'off',
+                  '--steps', 20, '--train', 'eval_every=10', 'ckpt_every=10', '--batch-size', 8, '--quiet', '--out', tmp_path/'ar')
+    assert r.returncode == 0, r.stderr
+    table = pd.read_parquet(tmp_path/'ar'/'ar.parquet')
+    assert list(table.run) == ['flow-plain', 'flow-lsd-plain'] and list(table['head']) == ['flow', 'flow-lsd']
+    assert 'nll_dim' not in table and table.dx_ratio.between(0, 2).all() and table.drift_mean.gt(0).all()
+    model = [json.loads((tmp_path/'ar'/f/'config.json').read_text())['model'] for f in table.folder]
+    assert [(m['flow_loss'], m['flow_steps']) for m in model] == [('match', 4), ('lsd', 1)]
+    assert table.flops_per_frame[1] > table.flops_per_frame[0]              # the map's off-diagonal draw costs more
+    r = latentlab('ar', STORE, '--head', 'flow,flw', '--out', tmp_path/'bad')
+    assert r.returncode == 2 and 'flw' in r.stderr and 'flow-lsd' in r.stderr, r.stderr

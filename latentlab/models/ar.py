@@ -16,12 +16,13 @@ from ..core import from_fields
 from .memory import EngramMemory, HashSpec, ModelError
 
 # %% auto #0
-__all__ = ['HEADS', 'LOG_2PI', 'ARConfig', 'attention_mask', 'rope_angles', 'rotate', 'Block', 'Transformer', 'GaussHead',
-           'GMMHead', 'AdaLNBlock', 'FlowHead', 'make_head', 'LatentAR', 'parts_of', 'n_params', 'linear_flops',
-           'flops_per_frame', 'shifted']
+__all__ = ['HEADS', 'FLOW_LOSSES', 'LOG_2PI', 'ARConfig', 'attention_mask', 'rope_angles', 'rotate', 'Block', 'Transformer',
+           'GaussHead', 'GMMHead', 'AdaLNBlock', 'FlowHead', 'make_head', 'LatentAR', 'parts_of', 'n_params',
+           'linear_flops', 'head_passes', 'flops_per_frame', 'shifted']
 
 # %% ../../nbs/models/01_ar.ipynb #a711f514
 HEADS = ('gauss', 'gmm', 'flow')
+FLOW_LOSSES = ('match', 'lsd')
 
 @dataclass
 class ARConfig:
@@ -36,8 +37,9 @@ class ARConfig:
     components:int=16          # gmm: mixture components
     flow_width:int=256         # flow: the head MLP's width
     flow_depth:int=3           # flow: adaptive-layer-norm blocks
-    flow_steps:int=4           # flow: Euler steps when sampling
+    flow_steps:int=0           # flow: steps when sampling; 0: 4 Euler steps of a velocity (match), 1 jump of a flow map (lsd)
     flow_draws:int=4           # flow: noise draws per frame per training step (CALM's head batch multiplier)
+    flow_loss:str='match'      # flow: match (flow matching; sample in a few steps) | lsd (a flow map by Lagrangian self-distillation; 1 step will do)
     noise:float=0.             # noise injection on the history: k ~ U(0, noise) per sequence; 0 is off
     short_context:int=0        # frames the short-context transformer sees; 0 is off
     short_layers:int=2
@@ -64,6 +66,11 @@ class ARConfig:
         if self.memory_key not in ('codes', 'modes'): raise ModelError(f"memory_key {self.memory_key!r}: use codes or modes")
         bad = [l for l in self.memory_layers if not 0 <= l < self.layers]
         if self.memory and bad: raise ModelError(f"memory_layers {bad} are not blocks of a {self.layers}-layer model; set memory_layers=0 (blocks count from 0)")
+        if self.flow_loss not in FLOW_LOSSES: raise ModelError(f"flow_loss {self.flow_loss!r}: use one of {', '.join(FLOW_LOSSES)}")
+        if self.flow_loss == 'lsd' and self.flow_draws < 2:
+            raise ModelError(f"flow_draws {self.flow_draws}: flow_loss='lsd' trains the map's diagonal and its off-diagonal on separate draws, so it needs flow_draws >= 2")
+        if self.flow_steps < 0: raise ModelError(f"flow_steps {self.flow_steps}: sampling takes at least one step (0 picks the loss's default)")
+        self.flow_steps = self.flow_steps or (1 if self.flow_loss == 'lsd' else 4)
         if self.noise < 0 or self.noise > 1: raise ModelError(f"noise {self.noise}: k is drawn from U(0, noise), so 0 <= noise <= 1")
         if not 0 <= self.given < self.dim:
             raise ModelError(f"given {self.given}: a conditional model is given the first channels of a frame and models the rest, so 0 <= given < dim ({self.dim})")
@@ -200,30 +207,50 @@ class AdaLNBlock(nn.Module):
         return x + gate * self.mlp(self.norm(x) * (1 + scale) + shift)
 
 class FlowHead(nn.Module):
-    "A flow-matching MLP head with adaptive layer norm, conditioned on the hidden state."
-    def __init__(self, d:int, dim:int, width:int=256, depth:int=3, steps:int=4, draws:int=4):
-        super().__init__(); self.steps, self.draws, self.width = steps, draws, width
+    "An MLP head with adaptive layer norm, conditioned on the hidden state: a velocity by flow matching, or a flow map by Lagrangian self-distillation (`loss='lsd'`)."
+    def __init__(self, d:int, dim:int, width:int=256, depth:int=3, steps:int=4, draws:int=4, loss:str='match'):
+        super().__init__(); self.steps, self.draws, self.width, self.kind = steps, draws, width, loss
         self.x_in, self.cond, self.time = nn.Linear(dim, width), nn.Linear(d, width), nn.Linear(width, width)
+        self.time_end = nn.Linear(width, width) if loss == 'lsd' else None      # a flow map also reads where it jumps to
         self.blocks = nn.ModuleList(AdaLNBlock(width) for _ in range(depth))
         self.norm = nn.LayerNorm(width, elementwise_affine=False)
         self.out = nn.Linear(width, dim); nn.init.zeros_(self.out.weight); nn.init.zeros_(self.out.bias)
-    def velocity(self, x_s, s, h):
+    @property
+    def off_diagonal(self) -> int: return max(1, self.draws // 4) if self.kind == 'lsd' else 0   # draws with s < t
+
+    def embed(self, s):
         half = self.width // 2
         freqs = torch.exp(-math.log(10_000.) * torch.arange(half, device=s.device) / half)
-        t_emb = torch.cat([(1000 * s[..., None] * freqs).cos(), (1000 * s[..., None] * freqs).sin()], -1)
-        c = F.silu(self.cond(h) + self.time(t_emb))
-        y = self.x_in(x_s)
+        return torch.cat([(1000 * s[..., None] * freqs).cos(), (1000 * s[..., None] * freqs).sin()], -1)
+    def velocity(self, x_s, s, h, t=None):
+        "The flow's velocity at `x_s` and time `s`; for a flow map, its mean velocity from `s` to `t` (default `s`: the flow's own)."
+        c = self.cond(h) + self.time(self.embed(s))
+        if self.time_end is not None: c = c + self.time_end(self.embed(s if t is None else t))
+        c, y = F.silu(c), self.x_in(x_s)
         for block in self.blocks: y = block(y, c)
         return self.out(self.norm(y))
-    def loss(self, h, x) -> torch.Tensor:                       # (...,) flow-matching error per frame
+
+    def loss(self, h, x) -> torch.Tensor:                       # (...,) squared error per frame, averaged over draws
         h, x = h.unsqueeze(-2).expand(*h.shape[:-1], self.draws, h.shape[-1]), x.unsqueeze(-2).expand(*x.shape[:-1], self.draws, x.shape[-1])
-        eps, s = torch.randn_like(x), torch.rand(x.shape[:-1], device=x.device)
-        v = self.velocity((1 - s[..., None]) * eps + s[..., None] * x, s, h)
-        return ((v - (x - eps)) ** 2).sum(-1).mean(-1)
+        eps, n = torch.randn_like(x), self.draws - self.off_diagonal
+        path = lambda s, k: (1 - s[..., None]) * eps[..., k, :] + s[..., None] * x[..., k, :]    # x_s on draws k
+        on, off = slice(0, n), slice(n, None)                    # flow matching on the first n draws (the map's diagonal)
+        s = torch.rand(x.shape[:-2] + (n,), device=x.device)
+        match = ((self.velocity(path(s, on), s, h[..., on, :]) - (x - eps)[..., on, :]) ** 2).sum(-1)
+        if not self.off_diagonal: return match.mean(-1)
+        s, t = torch.rand(2, *x.shape[:-2], self.off_diagonal, device=x.device).sort(0).values      # s <= t
+        start, h, gap = path(s, off), h[..., off, :], (t - s)[..., None]
+        v, dv_dt = torch.func.jvp(lambda t: self.velocity(start, s, h, t), (t,), (torch.ones_like(t),))
+        with torch.no_grad(): teacher = self.velocity(start + gap * v, t, h)         # the flow's velocity where the map lands
+        lsd = ((v + gap * dv_dt - teacher) ** 2).sum(-1)           # ∂X_{s,t}/∂t = v + (t − s)·∂v/∂t, against it
+        return torch.cat([match, lsd], -1).mean(-1)
+
     def sample(self, h, temperature:float=1.):
+        "Noise carried to a frame in `steps` Euler steps of the velocity, or `steps` jumps of the flow map."
         x = math.sqrt(temperature) * torch.randn(*h.shape[:-1], self.out.out_features, device=h.device)
         for i in range(self.steps):
-            x = x + self.velocity(x, torch.full(h.shape[:-1], i / self.steps, device=h.device), h) / self.steps
+            s, t = (torch.full(h.shape[:-1], j / self.steps, device=h.device) for j in (i, i + 1))
+            x = x + self.velocity(x, s, h, t) / self.steps
         return x
     def mean(self, h, draws:int=16):
         return torch.stack([self.sample(h) for _ in range(draws)]).mean(0)
@@ -232,7 +259,7 @@ def make_head(cfg:ARConfig) -> nn.Module:
     "The head `cfg` names."
     if cfg.head == 'gauss': return GaussHead(cfg.d_model, cfg.out_dim)
     if cfg.head == 'gmm': return GMMHead(cfg.d_model, cfg.out_dim, cfg.components)
-    return FlowHead(cfg.d_model, cfg.out_dim, cfg.flow_width, cfg.flow_depth, cfg.flow_steps, cfg.flow_draws)
+    return FlowHead(cfg.d_model, cfg.out_dim, cfg.flow_width, cfg.flow_depth, cfg.flow_steps, cfg.flow_draws, cfg.flow_loss)
 
 # %% ../../nbs/models/01_ar.ipynb #ed4a6b5c
 class LatentAR(nn.Module):
@@ -321,12 +348,18 @@ def linear_flops(module:nn.Module) -> int:
     "2·in·out summed over the linear layers of `module`: its matrix-product FLOPs per frame."
     return sum(2 * m.weight.numel() for m in module.modules() if isinstance(m, nn.Linear))
 
+def head_passes(head:nn.Module, training:bool=True) -> float:
+    "Forward passes of `head` per frame, in units of three when `training`: a flow head's draws (a flow map's off-diagonal ones cost 7/3), or its sampling steps."
+    if not isinstance(head, FlowHead): return 1
+    if not training: return head.steps
+    return head.draws + head.off_diagonal * (7 / 3 - 1)
+
 def flops_per_frame(model:LatentAR, training:bool=True) -> dict[str, float]:
     "Forward FLOPs per frame of each part, times 3 when `training` (forward and backward)."
     cfg, T = model.cfg, model.cfg.context
     attend = lambda n: 4 * cfg.d_model * n
     out = dict(backbone=linear_flops(parts_of(model)['backbone']) + cfg.layers * attend((T + 1) / 2),
-               head=linear_flops(model.head) * (cfg.flow_draws if cfg.head == 'flow' else 1))
+               head=linear_flops(model.head) * head_passes(model.head, training))
     if model.short is not None:
         W = min(cfg.short_context, T)
         out['short'] = linear_flops(model.short) + cfg.short_layers * attend((W + 1) / 2)

@@ -30,14 +30,14 @@ from ..train.runs import (NonFinite, TrainError, config_diff, distributed, diver
                                   load_checkpoint, lr_at, make_optimizer, prepare_run, read_metrics, save_checkpoint,
                                   update, write_curves)
 from .memory import ModelError, fit_codes, memory_rows, quantizer_arrays, quantizer_from
-from .ar import ARConfig, LatentAR, flops_per_frame, n_params, shifted
+from .ar import HEADS, ARConfig, LatentAR, flops_per_frame, n_params, shifted
 
 # %% auto #0
-__all__ = ['REFERENCES', 'ARTrainConfig', 'steps_for', 'Frames', 'split_of', 'fit_stats', 'code_condition', 'quantizer_of',
-           'load_frames', 'window', 'draw_windows', 'eval_windows', 'bootstrap', 'teacher_forced', 'frechet',
-           'rollouts', 'rollout_decoder', 'decoded_mels', 'decode_rollouts', 'run_frames', 'save_best', 'val_loss',
-           'train_ar', 'finish_ar', 'load_ar', 'ar_settings', 'setting_name', 'width_for', 'store_label', 'phase0_row',
-           'compare_ar', 'plot_ar', 'audio_block', 'ar_page']
+__all__ = ['HEAD_VARIANTS', 'REFERENCES', 'ARTrainConfig', 'steps_for', 'Frames', 'split_of', 'fit_stats', 'code_condition',
+           'quantizer_of', 'load_frames', 'window', 'draw_windows', 'eval_windows', 'bootstrap', 'teacher_forced',
+           'frechet', 'rollouts', 'rollout_decoder', 'decoded_mels', 'decode_rollouts', 'run_frames', 'save_best',
+           'val_loss', 'train_ar', 'finish_ar', 'load_ar', 'ar_settings', 'head_label', 'setting_name', 'width_for',
+           'store_label', 'phase0_row', 'compare_ar', 'plot_ar', 'audio_block', 'ar_page']
 
 # %% ../../nbs/models/02_runs.ipynb #835fa13a
 @dataclass
@@ -441,13 +441,22 @@ def load_ar(run, device:str='cpu') -> tuple[LatentAR, dict]:
     return model.to(device).eval(), config
 
 # %% ../../nbs/models/02_runs.ipynb #3bffaf23
+HEAD_VARIANTS = {'flow-lsd': dict(head='flow', flow_loss='lsd')}     # the flow head as a flow map, sampled in one jump
+
 def ar_settings(head=('gmm',), memory=(False, True), noise=(0.,), short_context=(0,)) -> list[dict]:
-    "Every combination of the settings given."
-    return [dict(head=h, memory=m, noise=n, short_context=w) for h in head for m in memory for n in noise for w in short_context]
+    "Every combination of the settings given; a head is one of `HEADS` or `HEAD_VARIANTS` (flow-lsd)."
+    unknown = [h for h in head if h not in HEADS and h not in HEAD_VARIANTS]
+    if unknown: raise ModelError(f"head {', '.join(unknown)}: use {', '.join(HEADS + tuple(HEAD_VARIANTS))}")
+    heads = [HEAD_VARIANTS.get(h, dict(head=h)) for h in head]
+    return [h | dict(memory=m, noise=n, short_context=w) for h in heads for m in memory for n in noise for w in short_context]
+
+def head_label(s:dict) -> str:
+    "A head's name in tables and folders: its own, or its variant's (flow-lsd)."
+    return s.get('head', 'gmm') + ('-lsd' if s.get('flow_loss') == 'lsd' else '')
 
 def setting_name(s:dict) -> str:
     "A run folder's name for setting `s`, e.g. `gmm-memory-noise0.5-short8`."
-    parts = [s.get('head', 'gmm'), ('memory' + ('-modes' if s.get('memory_key') == 'modes' else '')) if s.get('memory') else 'plain']
+    parts = [head_label(s), ('memory' + ('-modes' if s.get('memory_key') == 'modes' else '')) if s.get('memory') else 'plain']
     if s.get('noise'): parts.append(f"noise{s['noise']:g}")
     if s.get('short_context'): parts.append(f"short{s['short_context']}")
     if s.get('d_model'): parts.append(f"width{s['d_model']}")
@@ -495,7 +504,7 @@ def compare_ar(stores:list[str], out, flops:float=0., settings:list[dict]|None=N
             cfg = ARConfig.from_dict(base | s)
             run = train_ar(out/store_label(spec)/setting_name(s), spec, cfg, t, resume=True, progress=progress)
             ev = json.loads((run/'eval.json').read_text())
-            row = dict(store=str(spec), run=run.name, folder=str(run.relative_to(out)), match=match, head=cfg.head, memory=cfg.memory, noise=cfg.noise,
+            row = dict(store=str(spec), run=run.name, folder=str(run.relative_to(out)), match=match, head=head_label(asdict(cfg)), memory=cfg.memory, noise=cfg.noise,
                        short_context=cfg.short_context, d_model=cfg.d_model,
                        **{f'params_{k}': v for k, v in ev['params'].items()},
                        flops_per_frame=sum(ev['flops_per_frame'].values()), steps=json.loads((run/'config.json').read_text())['steps'],
