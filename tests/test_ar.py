@@ -106,6 +106,5 @@ def test_flow_heads_compared_by_their_errors_not_an_nll(tmp_path):
     assert 'nll_dim' not in table and table.dx_ratio.between(0, 2).all() and table.drift_mean.gt(0).all()
     model = [json.loads((tmp_path/'ar'/f/'config.json').read_text())['model'] for f in table.folder]
     assert [(m['flow_loss'], m['flow_steps']) for m in model] == [('match', 4), ('lsd', 1)]
-    assert table.flops_per_frame[1] > table.flops_per_frame[0]              # the map's off-diagonal draw costs more
     r = latentlab('ar', STORE, '--head', 'flow,flw', '--out', tmp_path/'bad')
     assert r.returncode == 2 and 'flw' in r.stderr and 'flow-lsd' in r.stderr, r.stderr

@@ -59,7 +59,7 @@ class ARConfig:
     def __post_init__(self):
         ints = lambda v: tuple(int(i) for i in str(v).split(',')) if isinstance(v, (str, int)) else tuple(v)
         self.memory_layers, self.ngrams = ints(self.memory_layers), ints(self.ngrams)    # from JSON, or `1,2` on a command line
-        if self.head not in HEADS: raise ModelError(f"head {self.head!r}: use one of {', '.join(HEADS)}")
+        if self.head not in HEADS: raise ModelError(f"head {self.head!r}: use one of {', '.join(HEADS)} (a flow map: head=flow flow_loss=lsd)")
         if self.predict not in ('x', 'dx'): raise ModelError(f"predict {self.predict!r}: use x or dx")
         if self.d_model % self.n_heads or (self.d_model // self.n_heads) % 2:
             raise ModelError(f"d_model {self.d_model} must split into {self.n_heads} heads of even size")
@@ -67,6 +67,7 @@ class ARConfig:
         bad = [l for l in self.memory_layers if not 0 <= l < self.layers]
         if self.memory and bad: raise ModelError(f"memory_layers {bad} are not blocks of a {self.layers}-layer model; set memory_layers=0 (blocks count from 0)")
         if self.flow_loss not in FLOW_LOSSES: raise ModelError(f"flow_loss {self.flow_loss!r}: use one of {', '.join(FLOW_LOSSES)}")
+        if self.flow_loss == 'lsd' and self.head != 'flow': raise ModelError(f"flow_loss='lsd' trains a flow head, not a {self.head} head: set head=flow")
         if self.flow_loss == 'lsd' and self.flow_draws < 2:
             raise ModelError(f"flow_draws {self.flow_draws}: flow_loss='lsd' trains the map's diagonal and its off-diagonal on separate draws, so it needs flow_draws >= 2")
         if self.flow_steps < 0: raise ModelError(f"flow_steps {self.flow_steps}: sampling takes at least one step (0 picks the loss's default)")
@@ -232,18 +233,22 @@ class FlowHead(nn.Module):
 
     def loss(self, h, x) -> torch.Tensor:                       # (...,) squared error per frame, averaged over draws
         h, x = h.unsqueeze(-2).expand(*h.shape[:-1], self.draws, h.shape[-1]), x.unsqueeze(-2).expand(*x.shape[:-1], self.draws, x.shape[-1])
-        eps, n = torch.randn_like(x), self.draws - self.off_diagonal
-        path = lambda s, k: (1 - s[..., None]) * eps[..., k, :] + s[..., None] * x[..., k, :]    # x_s on draws k
-        on, off = slice(0, n), slice(n, None)                    # flow matching on the first n draws (the map's diagonal)
-        s = torch.rand(x.shape[:-2] + (n,), device=x.device)
-        match = ((self.velocity(path(s, on), s, h[..., on, :]) - (x - eps)[..., on, :]) ** 2).sum(-1)
+        eps, n = torch.randn_like(x), self.draws - self.off_diagonal      # flow matching on the first n draws (the map's diagonal)
+        match = self.match_loss(h[..., :n, :], x[..., :n, :], eps[..., :n, :], torch.rand(x.shape[:-2] + (n,), device=x.device))
         if not self.off_diagonal: return match.mean(-1)
         s, t = torch.rand(2, *x.shape[:-2], self.off_diagonal, device=x.device).sort(0).values      # s <= t
-        start, h, gap = path(s, off), h[..., off, :], (t - s)[..., None]
+        return torch.cat([match, self.lsd_loss(h[..., n:, :], x[..., n:, :], eps[..., n:, :], s, t)], -1).mean(-1)
+
+    def match_loss(self, h, x, eps, s) -> torch.Tensor:
+        "Flow matching: the velocity at x_s = (1 − s)ε + s·x against x − ε."
+        return ((self.velocity((1 - s[..., None]) * eps + s[..., None] * x, s, h) - (x - eps)) ** 2).sum(-1)
+
+    def lsd_loss(self, h, x, eps, s, t) -> torch.Tensor:
+        "Lagrangian self-distillation: the map's ∂X_{s,t}/∂t = v + (t − s)·∂v/∂t at x_s against the flow's own velocity where it lands (no gradient)."
+        start, gap = (1 - s[..., None]) * eps + s[..., None] * x, (t - s)[..., None]
         v, dv_dt = torch.func.jvp(lambda t: self.velocity(start, s, h, t), (t,), (torch.ones_like(t),))
-        with torch.no_grad(): teacher = self.velocity(start + gap * v, t, h)         # the flow's velocity where the map lands
-        lsd = ((v + gap * dv_dt - teacher) ** 2).sum(-1)           # ∂X_{s,t}/∂t = v + (t − s)·∂v/∂t, against it
-        return torch.cat([match, lsd], -1).mean(-1)
+        with torch.no_grad(): teacher = self.velocity(start + gap * v, t, h)
+        return ((v + gap * dv_dt - teacher) ** 2).sum(-1)
 
     def sample(self, h, temperature:float=1.):
         "Noise carried to a frame in `steps` Euler steps of the velocity, or `steps` jumps of the flow map."
@@ -349,7 +354,7 @@ def linear_flops(module:nn.Module) -> int:
     return sum(2 * m.weight.numel() for m in module.modules() if isinstance(m, nn.Linear))
 
 def head_passes(head:nn.Module, training:bool=True) -> float:
-    "Forward passes of `head` per frame, in units of three when `training`: a flow head's draws (a flow map's off-diagonal ones cost 7/3), or its sampling steps."
+    "Passes of `head` per frame: in training, forward-and-backward passes (`flops_per_frame` counts each as three forward ones; a flow map's off-diagonal draw costs 7 forward, so 7/3), else its sampling steps."
     if not isinstance(head, FlowHead): return 1
     if not training: return head.steps
     return head.draws + head.off_diagonal * (7 / 3 - 1)

@@ -447,12 +447,13 @@ def load_ar(run, device:str='cpu') -> tuple[LatentAR, dict]:
     return model.to(device).eval(), config
 
 # %% ../../nbs/models/02_runs.ipynb #3bffaf23
-HEAD_VARIANTS = {'flow-lsd': dict(head='flow', flow_loss='lsd')}     # the flow head as a flow map, sampled in one jump
+HEAD_VARIANTS = {'flow': dict(head='flow', flow_loss='match'),        # flow matching, sampled in a few steps
+                 'flow-lsd': dict(head='flow', flow_loss='lsd')}      # the flow head as a flow map, sampled in one jump
 
 def ar_settings(head=('gmm',), memory=(False, True), noise=(0.,), short_context=(0,)) -> list[dict]:
     "Every combination of the settings given; a head is one of `HEADS` or `HEAD_VARIANTS` (flow-lsd)."
-    unknown = [h for h in head if h not in HEADS and h not in HEAD_VARIANTS]
-    if unknown: raise ModelError(f"head {', '.join(unknown)}: use {', '.join(HEADS + tuple(HEAD_VARIANTS))}")
+    unknown = [h for h in head if h not in HEADS + tuple(HEAD_VARIANTS)]
+    if unknown: raise ModelError(f"head {', '.join(unknown)}: use {', '.join(dict.fromkeys(HEADS + tuple(HEAD_VARIANTS)))}")
     heads = [HEAD_VARIANTS.get(h, dict(head=h)) for h in head]
     return [h | dict(memory=m, noise=n, short_context=w) for h in heads for m in memory for n in noise for w in short_context]
 
@@ -508,7 +509,8 @@ def compare_ar(stores:list[str], out, flops:float=0., settings:list[dict]|None=N
                 jobs.append((s | dict(memory=False, d_model=width_for(ARConfig(**base | s), target)), 'params'))
         for s, match in jobs:
             cfg = ARConfig.from_dict(base | s)
-            run = train_ar(out/store_label(spec)/setting_name(s), spec, cfg, t, resume=True, progress=progress)
+            name = setting_name(s | dict(head=cfg.head, flow_loss=cfg.flow_loss))        # the head the config trains
+            run = train_ar(out/store_label(spec)/name, spec, cfg, t, resume=True, progress=progress)
             ev = json.loads((run/'eval.json').read_text())
             row = dict(store=str(spec), run=run.name, folder=str(run.relative_to(out)), match=match, head=head_label(asdict(cfg)), memory=cfg.memory, noise=cfg.noise,
                        short_context=cfg.short_context, d_model=cfg.d_model,
