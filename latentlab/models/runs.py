@@ -261,8 +261,8 @@ def rollouts(model:LatentAR, frames:Frames, stats:dict|None=None, prompt:int=25,
     every_step = (frames.x[1:, g:] - frames.x[:-1, g:])[frames.pos[1:] > 0].numpy().astype(np.float64)   # within utterances
     scale = every_step.std(0) + 1e-12; every_step /= scale
     rms = lambda a: float(np.sqrt((a ** 2).sum(-1).mean() / (every_step ** 2).sum(-1).mean()))
-    for name, seq_ in (('generated', gen), ('real', real)):
-        step = flat(torch.cat([true[:, prompt - 1:prompt, g:], seq_], 1).diff(dim=1)) / scale
+    for name, after in (('generated', gen), ('real', real)):                          # the steps from the prompt's last frame on
+        step = flat(torch.cat([true[:, prompt - 1:prompt, g:], after], 1).diff(dim=1)) / scale
         out[f'fd_steps_{name}'], out[f'step_rms_{name}'] = frechet(step, every_step), rms(step)
     out['generated'] = frames.raw(seq[:, prompt:]).numpy()                            # whole frames, for decoding; not saved as JSON
     out['true'] = frames.raw(true[:, prompt:]).numpy()
