@@ -104,6 +104,7 @@ def test_flow_heads_compared_by_their_errors_not_an_nll(tmp_path):
     table = pd.read_parquet(tmp_path/'ar'/'ar.parquet')
     assert list(table.run) == ['flow-plain', 'flow-lsd-plain'] and list(table['head']) == ['flow', 'flow-lsd']
     assert 'nll_dim' not in table and table.dx_ratio.between(0, 2).all() and table.drift_mean.gt(0).all()
+    assert table.step_rms_generated.gt(0).all() and table.fd_steps_generated.ge(0).all() and table.step_rms_real.between(0.5, 1.5).all()
     model = [json.loads((tmp_path/'ar'/f/'config.json').read_text())['model'] for f in table.folder]
     assert [(m['flow_loss'], m['flow_steps']) for m in model] == [('match', 4), ('lsd', 1)]
     r = latentlab('ar', STORE, '--head', 'flow,flw', '--out', tmp_path/'bad')

@@ -210,14 +210,14 @@ class AdaLNBlock(nn.Module):
 class FlowHead(nn.Module):
     "An MLP head with adaptive layer norm, conditioned on the hidden state: a velocity by flow matching, or a flow map by Lagrangian self-distillation (`loss='lsd'`)."
     def __init__(self, d:int, dim:int, width:int=256, depth:int=3, steps:int=4, draws:int=4, loss:str='match'):
-        super().__init__(); self.steps, self.draws, self.width, self.kind = steps, draws, width, loss
+        super().__init__(); self.steps, self.draws, self.width, self.objective = steps, draws, width, loss
         self.x_in, self.cond, self.time = nn.Linear(dim, width), nn.Linear(d, width), nn.Linear(width, width)
         self.time_end = nn.Linear(width, width) if loss == 'lsd' else None      # a flow map also reads where it jumps to
         self.blocks = nn.ModuleList(AdaLNBlock(width) for _ in range(depth))
         self.norm = nn.LayerNorm(width, elementwise_affine=False)
         self.out = nn.Linear(width, dim); nn.init.zeros_(self.out.weight); nn.init.zeros_(self.out.bias)
     @property
-    def off_diagonal(self) -> int: return max(1, self.draws // 4) if self.kind == 'lsd' else 0   # draws with s < t
+    def n_off_diagonal(self) -> int: return max(1, self.draws // 4) if self.objective == 'lsd' else 0   # draws with s < t
 
     def embed(self, s):
         half = self.width // 2
@@ -233,10 +233,10 @@ class FlowHead(nn.Module):
 
     def loss(self, h, x) -> torch.Tensor:                       # (...,) squared error per frame, averaged over draws
         h, x = h.unsqueeze(-2).expand(*h.shape[:-1], self.draws, h.shape[-1]), x.unsqueeze(-2).expand(*x.shape[:-1], self.draws, x.shape[-1])
-        eps, n = torch.randn_like(x), self.draws - self.off_diagonal      # flow matching on the first n draws (the map's diagonal)
+        eps, n = torch.randn_like(x), self.draws - self.n_off_diagonal    # flow matching on the first n draws (the map's diagonal)
         match = self.match_loss(h[..., :n, :], x[..., :n, :], eps[..., :n, :], torch.rand(x.shape[:-2] + (n,), device=x.device))
-        if not self.off_diagonal: return match.mean(-1)
-        s, t = torch.rand(2, *x.shape[:-2], self.off_diagonal, device=x.device).sort(0).values      # s <= t
+        if not self.n_off_diagonal: return match.mean(-1)
+        s, t = torch.rand(2, *x.shape[:-2], self.n_off_diagonal, device=x.device).sort(0).values      # s <= t
         return torch.cat([match, self.lsd_loss(h[..., n:, :], x[..., n:, :], eps[..., n:, :], s, t)], -1).mean(-1)
 
     def match_loss(self, h, x, eps, s) -> torch.Tensor:
@@ -246,7 +246,7 @@ class FlowHead(nn.Module):
     def lsd_loss(self, h, x, eps, s, t) -> torch.Tensor:
         "Lagrangian self-distillation: the map's ∂X_{s,t}/∂t = v + (t − s)·∂v/∂t at x_s against the flow's own velocity where it lands (no gradient)."
         start, gap = (1 - s[..., None]) * eps + s[..., None] * x, (t - s)[..., None]
-        v, dv_dt = torch.func.jvp(lambda t: self.velocity(start, s, h, t), (t,), (torch.ones_like(t),))
+        v, dv_dt = torch.func.jvp(lambda end: self.velocity(start, s, h, end), (t,), (torch.ones_like(t),))
         with torch.no_grad(): teacher = self.velocity(start + gap * v, t, h)
         return ((v + gap * dv_dt - teacher) ** 2).sum(-1)
 
@@ -354,10 +354,10 @@ def linear_flops(module:nn.Module) -> int:
     return sum(2 * m.weight.numel() for m in module.modules() if isinstance(m, nn.Linear))
 
 def head_passes(head:nn.Module, training:bool=True) -> float:
-    "Passes of `head` per frame: in training, forward-and-backward passes (`flops_per_frame` counts each as three forward ones; a flow map's off-diagonal draw costs 7 forward, so 7/3), else its sampling steps."
+    "Pass-equivalents of `head` per frame: in training, forward-and-backward passes (`flops_per_frame` counts each as three forward ones; a flow map's off-diagonal draw costs seven, so 7/3 of one), else its sampling steps."
     if not isinstance(head, FlowHead): return 1
     if not training: return head.steps
-    return head.draws + head.off_diagonal * (7 / 3 - 1)
+    return head.draws + head.n_off_diagonal * (7 / 3 - 1)
 
 def flops_per_frame(model:LatentAR, training:bool=True) -> dict[str, float]:
     "Forward FLOPs per frame of each part, times 3 when `training` (forward and backward)."

@@ -215,7 +215,7 @@ def frechet(a:np.ndarray, b:np.ndarray) -> float:
 @torch.no_grad()
 def rollouts(model:LatentAR, frames:Frames, stats:dict|None=None, prompt:int=25, horizon:int=25, n:int=64,
              temperature:float=1., device:str='cpu', seed:int=0) -> dict:
-    "Generate `horizon` frames after `prompt` real ones for up to `n` held-out utterances: drift, copy-last, Fréchet."
+    "Generate `horizon` frames after `prompt` real ones for up to `n` held-out utterances: drift, copy-last, Fréchet distances of frames and of steps, step size."
     model.eval().to(device)
     cfg, T = model.cfg, model.cfg.context
     lengths = np.bincount(frames.utt)
@@ -259,7 +259,7 @@ def rollouts(model:LatentAR, frames:Frames, stats:dict|None=None, prompt:int=25,
     out |= dict(fd_generated=frechet(flat(gen), every), fd_copy=frechet(flat(true[:, prompt - 1:prompt, g:].expand_as(real)), every),
                 fd_real=frechet(flat(real), every))
     every_step = (frames.x[1:, g:] - frames.x[:-1, g:])[frames.pos[1:] > 0].numpy().astype(np.float64)   # within utterances
-    scale = every_step.std(0) + 1e-12; every_step /= scale
+    scale = np.maximum(every_step.std(0), 1e-6); every_step /= scale
     rms = lambda a: float(np.sqrt((a ** 2).sum(-1).mean() / (every_step ** 2).sum(-1).mean()))
     for name, after in (('generated', gen), ('real', real)):                          # the steps from the prompt's last frame on
         step = flat(torch.cat([true[:, prompt - 1:prompt, g:], after], 1).diff(dim=1)) / scale
