@@ -24,11 +24,11 @@ Measures, in one run so the machine's load is shared by all figures:
   Longer runs do overfit: on an H100, 6000 steps of 32 reached only -0.043 (best validation at step 3300).
   Timings depend on the host: the figures above are from an Intel host with AMX (peaks 223 and 895 GFLOP/s).
 Targets on 2 CPU cores: >= 60% of the fp32 peak in fp32; bf16 >= 2x fp32's frames/s; the memory adds <= 10%;
-the real-speech model at its best in <= 2 min;
+the real-speech model at its best in <= 2 min (`--real-reference` judges "at its best" against the 1500 × 32 run);
 bf16's held-out NLL within fp32's interval. `--device cuda` measures the same on a GPU (peaks and steps there).
 
     .venv/bin/python benchmarks/ar.py [--steps 10] [--rounds 5] [--real [--real-steps 1300] [--real-batch 16] [--real-lr 2e-3]
-        [--real-final-lr 0.01]] [--device cuda]
+        [--real-final-lr 0.01] [--real-reference]] [--device cuda]
 """
 import argparse, json, statistics, sys, tempfile, time
 from pathlib import Path
@@ -60,6 +60,9 @@ def main():
     p.add_argument('--real-batch', type=int, default=16); p.add_argument('--real-lr', type=float, default=2e-3)
     p.add_argument('--real-eval-every', type=int, default=100)
     p.add_argument('--real-final-lr', type=float, default=0.01, help="the learning rate at the end, as a share of --real-lr")
+    p.add_argument('--real-reference', action='store_true',
+                   help="also train the reference (bf16, the same schedule) and judge the 2-min target by its NLL")
+    p.add_argument('--reference-steps', type=int, default=1500); p.add_argument('--reference-batch', type=int, default=32)
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu', help="cpu or cuda (default: cuda when present)")
     a = p.parse_args()
     dev = a.device
@@ -118,6 +121,19 @@ def real(a, dev:str):
     same = b['nll_dim_lo'] <= f['nll_dim'] <= b['nll_dim_hi'] or f['nll_dim_lo'] <= b['nll_dim'] <= f['nll_dim_hi']
     print(f"bf16 against fp32 held-out NLL: {b['nll_dim'] - f['nll_dim']:+.4f} nats/dim "
           f"({'within' if same else 'outside'} the other's interval)")
+    if not a.real_reference:
+        print("the 2-min target asks for the model's *best* held-out NLL: a time under 120 s says nothing of that on its own "
+              "(--real-reference trains the 1500 × 32 reference to judge it)")
+        return
+    train = ARTrainConfig(steps=a.reference_steps, batch_size=a.reference_batch, lr=a.real_lr, eval_every=a.real_eval_every,
+                          final_lr=a.real_final_lr, ckpt_every=a.reference_steps, precision='bfloat16')
+    t0 = time.perf_counter()
+    r = json.loads((train_ar(tmp/'reference', 'real', ARConfig(dim=80), train, progress=False, device=dev)/'eval.json').read_text())['heldout']
+    met = b['nll_dim'] <= r['nll_dim_hi']                     # lower is better: within the reference's interval, or below it
+    print(f"reference, {a.reference_steps} steps × {a.reference_batch} (bf16, {time.perf_counter() - t0:.0f} s): held-out NLL {r['nll_dim']:.4f} "
+          f"[{r['nll_dim_lo']:.4f}, {r['nll_dim_hi']:.4f}]; the recipe's bf16 run is "
+          + ("within its interval: the NLL half of the target is met" if met else
+             f"{b['nll_dim'] - r['nll_dim_hi']:.4f} nats/dim above its interval: the target is missed"))
 
 
 if __name__ == '__main__': main()

@@ -11,6 +11,7 @@ import json, math, warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 import numpy as np, torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from fastcore.basics import patch
 from torch import nn
@@ -315,10 +316,12 @@ class VectorQuantiser(nn.Module):
 
     @torch.no_grad()
     def update(self, flat:torch.Tensor, codes:torch.Tensor) -> int:
-        "One EMA step of the codebook towards the means of the vectors that chose each code; then reset dead codes."
+        "One EMA step of the codebook towards the means of the vectors that chose each code (in every process, under DDP); then reset dead codes."
         onehot = F.one_hot(codes, len(self.codebook)).type_as(flat)            # (N, K)
-        self.cluster_size.lerp_(onehot.sum(0), 1 - self.decay)
-        self.embed_sum.lerp_(onehot.T @ flat, 1 - self.decay)
+        counts, sums = onehot.sum(0), onehot.T @ flat
+        if dist.is_available() and dist.is_initialized(): dist.all_reduce(counts); dist.all_reduce(sums)   # the whole batch's
+        self.cluster_size.lerp_(counts, 1 - self.decay)
+        self.embed_sum.lerp_(sums, 1 - self.decay)
         n = self.cluster_size.sum()
         size = (self.cluster_size + self.eps) / (n + len(self.codebook) * self.eps) * n
         self.codebook.copy_(self.embed_sum / size[:, None])

@@ -7,7 +7,7 @@ Docs: https://latentlab.github.io/latentlab/cli.html.md"""
 # %% ../nbs/91_cli.ipynb #a3b41682
 from __future__ import annotations
 import argparse, json, os, shutil, sys, traceback
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from . import __version__
 from .core import LatentlabError, atomic_write, parse_spec
@@ -178,12 +178,13 @@ def cmd_train_ar(args) -> int:
     from latentlab.models.runs import head_label, train_ar
     model, train = ar_configs(args)
     cfg = ARConfig.from_dict(dict(dim=open_store(args.store, progress=not args.quiet).dim) | model)
-    run = train_ar(args.out, args.store, cfg, train, resume=args.resume, device=args.device, progress=not args.quiet)
+    run = train_ar(args.out, args.store, cfg, train, resume=args.resume, device=args.device, progress=not args.quiet,
+                   horizon=args.horizon)
     path = Path(run)/'eval.json'
     if path.exists():
         h = json.loads(path.read_text())['heldout']
         nll = f"NLL {h['nll_dim']:.3f} nats/dim, " if 'nll_dim' in h else ''
-        print(f"{run}: {head_label(asdict(cfg))} head, memory {'on' if cfg.memory else 'off'}; held-out {nll}"
+        print(f"{run}: {head_label(vars(cfg))} head, memory {'on' if cfg.memory else 'off'}; held-out {nll}"
               f"Δx 1 − R² {h['dx_ratio']:.3f} [{h['dx_ratio_lo']:.3f}, {h['dx_ratio_hi']:.3f}], x {h['x_ratio']:.3f}")
         d = json.loads(path.read_text()).get('decoded', {})
         if 'mel_generated' in d:
@@ -199,7 +200,7 @@ def cmd_ar(args) -> int:
     settings = ar_settings(head=args.head.split(','), memory=switch_values(args.engram, True, '--engram'),
                            noise=switch_values(args.noise, 0.5, '--noise'),
                            short_context=switch_values(args.short_context, 8, '--short-context'))
-    table = compare_ar(args.stores, args.out, train.flops, settings, model, train, match_params=not args.no_match_params,
+    table = compare_ar(args.stores, args.out, train.flops, settings, model, train, match_params=not args.no_match_params, horizon=args.horizon,
                        progress=not args.quiet)
     cols = [c for c in ('store', 'run', 'match', 'steps', 'phase0_dx', 'nll_dim', 'dx_ratio', 'x_ratio', 'drift_mean')
             if c in table]
@@ -410,6 +411,8 @@ def make_parser() -> argparse.ArgumentParser:
         add('--lr', type=float, help="peak learning rate (default 1e-3)")
         add('--seed', type=int, help="seed of the initialisation, the batches and the validation speakers (default 0)")
         add('--precision', choices=['float32', 'bfloat16'], help="bfloat16: autocast (default float32)")
+        add('--horizon', type=int, default=25, help="frames each held-out rollout generates after its 25-frame prompt "
+                                                   "(seconds: frames over the store's frame rate; default 25, 2 s at 12.5 Hz)")
         add('--quiet', action='store_true', help="no progress bars")
     train_ar_.add_argument('--resume', action='store_true', help="go on with the run in OUT from its last checkpoint (same settings)")
     train_ar_.add_argument('--device', help="cpu or cuda (default: cuda when present); under torchrun, cuda gives each process a GPU of its own where there are enough")

@@ -66,13 +66,15 @@ def test_two_gloo_processes_match_one(tmp_path):
 
 def test_ar_comparison_cli(tmp_path):
     r = latentlab('ar', STORE, *SMALL, 'memory_key=modes', 'ngrams=1,2', 'table_size=64', '--steps', 30,
-                  '--train', 'eval_every=15', 'ckpt_every=15', '--batch-size', 8, '--noise', 'on,off', '--quiet',
-                  '--out', tmp_path/'ar')
+                  '--train', 'eval_every=15', 'ckpt_every=15', '--batch-size', 8, '--noise', 'on,off', '--horizon', 10,
+                  '--quiet', '--out', tmp_path/'ar')
     assert r.returncode == 0, r.stderr
     table = pd.read_parquet(tmp_path/'ar'/'ar.parquet')
     assert len(table) == 6 and set(table.match) == {'flops', 'params'}
     assert set(table.noise) == {0., 0.5} and table.memory.sum() == 2
-    assert (tmp_path/'ar'/'ar.html').read_text().count('plotly') > 2
+    assert table.horizon_s.eq(0.8).all()                                   # 10 frames at the walk's 12.5 Hz
+    page = (tmp_path/'ar'/'ar.html').read_text()
+    assert page.count('plotly') > 2 and 'Rollout drift against time' in page
     r = latentlab('ar', STORE, '--noise', 'loud', '--out', tmp_path/'bad')
     assert r.returncode == 2 and '--noise' in r.stderr
 

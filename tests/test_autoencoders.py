@@ -44,3 +44,31 @@ def test_a_broken_run_says_what_to_do(run_dir, tmp_path):
     assert r.returncode != 0 and 'no top-level key "model"' in r.stderr and 'Fix:' in r.stderr
     r = run('extract', '--corpus', 'espeak:speakers=1,utts=1', '--encoder', 'trained', '--out', tmp_path/'s', '--quiet')
     assert r.returncode != 0 and 'needs its run folder' in r.stderr
+
+def vq_share(rank:int, world:int, port:int, flat, codebook, out):
+    "One gloo process's EMA step on its share (rows rank::world) of the batch `flat`; its codebook saved to `out`."
+    import os, torch, torch.distributed as dist
+    from latentlab.autoencoders import VectorQuantiser
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    dist.init_process_group('gloo', rank=rank, world_size=world)
+    vq = VectorQuantiser(*codebook.shape, dead_code=0.)
+    vq.codebook.copy_(codebook); vq.embed_sum.copy_(codebook); vq.cluster_size.fill_(1.)
+    share = flat[rank::world]
+    vq.update(share, vq.nearest(share))
+    torch.save(vq.codebook, out/f'rank{rank}.pt')
+    dist.destroy_process_group()
+
+def test_vq_codebook_learns_from_every_process_under_ddp(tmp_path):
+    "Two gloo processes, each with half a batch, take the EMA step one process takes with all of it."
+    import socket, torch, torch.multiprocessing as mp
+    from latentlab.autoencoders import VectorQuantiser
+    torch.manual_seed(0)
+    flat, codebook = torch.randn(64, 4), torch.randn(8, 4)
+    one = VectorQuantiser(8, 4, dead_code=0.)
+    one.codebook.copy_(codebook); one.embed_sum.copy_(codebook); one.cluster_size.fill_(1.)
+    one.update(flat, one.nearest(flat))
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    mp.spawn(vq_share, args=(2, port, flat, codebook, tmp_path), nprocs=2)
+    for rank in (0, 1):
+        torch.testing.assert_close(torch.load(tmp_path/f'rank{rank}.pt'), one.codebook, atol=1e-6, rtol=1e-6)
+    assert (one.codebook - codebook).abs().max() > 1e-3           # the step moved the codebook: the comparison has teeth

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import LATENTLAB, latentlab
+from conftest import LATENTLAB, latentlab, needs_real
 
 KINDS = {'control', 'logmel', 'pretrained', 'random', 'trained', 'dual'}
 COLUMNS = ('recon_db', 'phase0_dx', 'phase0_x', 'phase0_dx_train', 'phase0_dx_random', 'best_dx', 'best_x',
@@ -124,3 +124,42 @@ def test_replaced_run_is_encoded_again(done, env, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads(stamp.read_text())['sha256'] == sha256(run/'model.safetensors')
     assert not np.allclose(np.array(Store(folder/'native').x[:200]), old)
+
+def test_verdicts_on_a_made_up_summary():
+    "The answers' verdicts (the 2× and 5% targets, seeing the future, the VAE) on numbers chosen to give each one."
+    from latentlab.experiment import answer_dual, answer_future, answer_vae
+    def row(latent, kind='trained', bottleneck='ae', causal=True, dual=None, part=None, bits=None, recon=None, nll=None):
+        r = dict(latent=latent, kind=kind, bottleneck=bottleneck, causal=causal, objective='none', lam=0., seeds=3, dual=dual, part=part)
+        for key, v in dict(bits_per_s=bits, recon_db=recon, plain_nll_dim=nll).items():
+            if v is not None: r |= {key: v[0], f'{key}_lo': v[1], f'{key}_hi': v[2]}
+        return r
+    s = pd.DataFrame([row('ae', bits=(300, 290, 310), recon=(5.0, 4.9, 5.1), nll=(0.5, 0.45, 0.55)),
+                      row('ae-future', causal=False, bits=(300, 290, 310), recon=(4.0, 3.9, 4.1), nll=(0.8, 0.75, 0.85)),
+                      row('vae', bottleneck='vae', nll=(0.51, 0.46, 0.56), recon=(5.0, 4.9, 5.1)),
+                      row('res z_dyn', 'dual', dual='residual', part='z_dyn', bits=(100, 95, 105)),       # 3× cheaper
+                      row('res pair', 'dual', dual='residual', part='pair', recon=(5.05, 5.0, 5.1)),      # +1%, at most +4%
+                      row('par z_dyn', 'dual', dual='parallel', part='z_dyn', bits=(200, 190, 210)),      # 1.5× cheaper
+                      row('par pair', 'dual', dual='parallel', part='pair', recon=(6.0, 5.9, 6.1))])      # +20%
+    dual = answer_dual(s)
+    res = next(l for l in dual if l.startswith('residual against ae:'))
+    assert 'z_dyn is 3.00× [2.76, 3.26] cheaper (meets the 2× target)' in res and '(within the 5% target)' in res, res
+    par = next(l for l in dual if l.startswith('parallel against ae:'))
+    assert '1.50× [1.38, 1.63] cheaper (misses the 2× target)' in par and '+20.0% [+15.7%, +24.5%] (not within the 5% target)' in par, par
+    future = answer_future(s)
+    assert len(future) == 1 and future[0].startswith('ae-future: AR NLL/dim 0.800 [0.750, 0.850] vs causal 0.500') and '(higher)' in future[0]
+    vae = answer_vae(s)
+    assert '(no different)' in vae[0] and vae[-1].startswith('The VAE bottleneck lowered the AR NLL in 0 of 1 comparisons: no evidence'), vae
+
+@needs_real
+def test_large_preset_plans_its_jobs(tmp_path):
+    "The GPU preset, never run here, parses and plans: a training job per trained row and seed, and extraction jobs to shard."
+    from latentlab.experiment import experiment_rows, load_config
+    cfg = load_config('large')
+    r = latentlab('experiment', 'large', '--plan', '--out', tmp_path/'large')
+    assert r.returncode == 0, r.stderr[-2000:]
+    jobs = r.stdout.splitlines()
+    rows = experiment_rows(cfg)                  # a dual's two rows (z_dyn, the pair) share one encoder
+    runs = len([r for r in rows if r.kind == 'trained']) + len({json.dumps(r.setting, sort_keys=True) for r in rows if r.kind == 'dual'})
+    assert sum(j.startswith('latentlab train-encoder') for j in jobs) == runs * len(cfg.seeds) == (21 + 3) * 3
+    assert all(j.endswith('--shard $I/$N') for j in jobs if j.startswith('latentlab extract'))
+    assert {'bottleneck=vae', 'bottleneck=fsq'} <= {w for j in jobs for w in j.split()}

@@ -133,11 +133,15 @@ class EngramMemory(nn.Module):
 
 # %% ../../nbs/models/00_memory.ipynb #1b9b9a95
 def memory_rows(X:np.ndarray, bounds:np.ndarray, quantizer:Quantizer|None=None, spec:HashSpec=HashSpec(),
-                modes:np.ndarray|None=None) -> np.ndarray:
+                modes:np.ndarray|None=None,   # (N,) labels 0..n_modes − 1, −1 for an unlabelled frame
+                n_modes:int|None=None,        # the store's number of labels (default: these `modes`' largest + 1)
+               ) -> np.ndarray:
     "Each frame's table rows (N, tables): keyed by `quantizer`'s codes, or by the previous frame's true `modes` (the upper bound)."
     if modes is not None:
-        modes = np.asarray(modes, np.int64); boundary = int(modes.max()) + 1
-        codes = np.where(np.arange(len(X)) - np.repeat(bounds[:-1], np.diff(bounds)) >= 1, np.roll(modes, 1), boundary)
+        modes = np.asarray(modes, np.int64); boundary = int(modes.max()) + 1 if n_modes is None else n_modes
+        if modes.max() >= boundary: raise ModelError(f"a frame is labelled {modes.max()}, but n_modes is {boundary}: pass the store's number of labels")
+        labels = np.where(modes < 0, boundary + 1, modes)                         # unlabelled frames: a code of their own
+        codes = np.where(np.arange(len(X)) - np.repeat(bounds[:-1], np.diff(bounds)) >= 1, np.roll(labels, 1), boundary)
     else:
         codes, boundary = frame_codes(X, bounds, quantizer), quantizer.cond.K
     return ngram_rows(codes, bounds, spec, boundary)

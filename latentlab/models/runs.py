@@ -26,9 +26,9 @@ from ..data.corpora import split_speakers
 from ..measure.core import Condition, Quantizer
 from ..store import Store
 from ..autoencoders import MelFrontEnd, TrainedEncoder, mel_distance_db
-from ..train.runs import (NonFinite, TrainError, config_diff, distributed, diverged, keep_metrics, last_checkpoint,
+from ..train.runs import (NonFinite, TrainError, check_training, config_diff, distributed, diverged, keep_metrics, last_checkpoint,
                                   load_checkpoint, lr_at, make_optimizer, prepare_run, read_metrics, save_checkpoint,
-                                  update, write_curves)
+                                  step_seed, update, write_curves)
 from .memory import ModelError, fit_codes, memory_rows, quantizer_arrays, quantizer_from
 from .ar import HEADS, ARConfig, LatentAR, flops_per_frame, n_params, shifted
 
@@ -37,7 +37,7 @@ __all__ = ['HEAD_VARIANTS', 'REFERENCES', 'ARTrainConfig', 'steps_for', 'Frames'
            'quantizer_of', 'load_frames', 'window', 'draw_windows', 'eval_windows', 'bootstrap', 'teacher_forced',
            'frechet', 'rollouts', 'rollout_decoder', 'decoded_mels', 'decode_rollouts', 'run_frames', 'save_best',
            'val_loss', 'train_ar', 'finish_ar', 'load_ar', 'ar_settings', 'head_label', 'setting_name', 'width_for',
-           'store_label', 'phase0_row', 'compare_ar', 'plot_ar', 'audio_block', 'ar_page']
+           'store_label', 'phase0_row', 'compare_ar', 'plot_ar', 'plot_drift', 'audio_block', 'ar_page']
 
 # %% ../../nbs/models/02_runs.ipynb #835fa13a
 @dataclass
@@ -57,6 +57,7 @@ class ARTrainConfig:
     log_every:int=10
     eval_every:int=100         # validation every so many steps
     ckpt_every:int=100
+    def __post_init__(self): check_training(self)        # refuses unusable settings, naming them (as an encoder run's)
 
     @classmethod
     def from_dict(cls, d:dict) -> ARTrainConfig:
@@ -80,6 +81,7 @@ class Frames:
     mean:torch.Tensor            # (dim,) the normalisation, to go back to the store's units
     std:torch.Tensor
     modes:np.ndarray|None=None   # (N,) the store's labels, where a memory is keyed by them
+    n_modes:int=0                # the store's number of labels (a mode's memory code is the same in every split)
     def __len__(self): return len(self.x)
     def raw(self, z:torch.Tensor) -> torch.Tensor: return z * self.std + self.mean
 
@@ -128,18 +130,19 @@ def load_frames(store:Store, cfg:ARConfig, stats:dict, splits:np.ndarray, split:
     if not np.isfinite(X).all():
         raise ModelError(f"{store.path}: the {split} latents hold NaN or inf; re-extract the store (latentlab extract) or drop those utterances")
     pos = np.arange(len(X)) - np.repeat(bounds[:-1], lengths)
-    modes, rows = None, None
+    modes, rows, n_modes = None, None, 0
     if cfg.memory_key == 'modes' or cfg.memory:
         all_modes = np.asarray(store.phones)
         modes = np.concatenate([all_modes[store.bounds[k]:store.bounds[k + 1]] for k in np.flatnonzero(keep)]).astype(np.int64)
+        n_modes = int(all_modes.max()) + 1
     if cfg.memory:
         if cfg.memory_key == 'modes':
             if modes.max() < 0: raise ModelError(f"{store.path} has no frame labels to key the memory by; use memory_key=codes")
-            rows = memory_rows(X, bounds, spec=cfg.hash_spec, modes=np.maximum(modes, 0))
+            rows = memory_rows(X, bounds, spec=cfg.hash_spec, modes=modes, n_modes=n_modes)
         else: rows = memory_rows(X, bounds, quantizer_of(stats, cfg), cfg.hash_spec)
         rows = torch.from_numpy(rows)
     x = (torch.from_numpy(X) - stats['mean']) / stats['std']
-    return Frames(x, torch.from_numpy(pos), np.repeat(np.arange(keep.sum()), lengths), rows, stats['mean'], stats['std'], modes)
+    return Frames(x, torch.from_numpy(pos), np.repeat(np.arange(keep.sum()), lengths), rows, stats['mean'], stats['std'], modes, n_modes)
 
 # %% ../../nbs/models/02_runs.ipynb #85280cc2
 def window(frames:Frames, starts:np.ndarray, T:int) -> tuple:
@@ -238,7 +241,7 @@ def rollouts(model:LatentAR, frames:Frames, stats:dict|None=None, prompt:int=25,
             known = frames.raw(seq[:, :t + 1]).reshape(-1, cfg.dim).numpy()
             bounds = np.arange(len(seq) + 1) * (t + 1)
             modes = None if q else np.concatenate([frames.modes[s:s + t + 1] for s in starts[chosen]])
-            r = memory_rows(known, bounds, q, cfg.hash_spec, modes=None if q else np.maximum(modes, 0))
+            r = memory_rows(known, bounds, q, cfg.hash_spec, modes=modes, n_modes=frames.n_modes)
             rows = torch.from_numpy(r.reshape(len(seq), t + 1, -1)[:, lo:]).to(device)
         h = model.hidden(shifted(seq[:, lo:t + 1]).to(device) if lo == 0 else seq[:, lo - 1:t].to(device), pos.to(device), rows,
                          now=seq[:, lo:t + 1].to(device))
@@ -350,8 +353,8 @@ def val_loss(model:LatentAR, frames:Frames, device:str, seed:int, batch:int=64) 
     return total / n
 
 def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTrainConfig(), resume:bool=False,
-             device:str|None=None, progress:bool=True, until:int|None=None) -> Path:
-    "Train a `LatentAR` on `store`'s training speakers into run folder `out`; measure it on the held-out ones."
+             device:str|None=None, progress:bool=True, until:int|None=None, horizon:int=25) -> Path:
+    "Train a `LatentAR` on `store`'s training speakers into run folder `out`; measure it on the held-out ones (rollouts of `horizon` frames)."
     out, t = Path(out), train
     st = open_store(store, progress=progress)
     cfg = cfg or ARConfig(dim=st.dim)
@@ -383,7 +386,7 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
         for step in bar:
             prev, x, pos, rows = (None if a is None else a[rank::world].to(device)
                                   for a in draw_windows(data, t.batch_size, cfg.context, t.seed, step))
-            torch.manual_seed(t.seed * 1_000_003 + step)                     # the step's noise: injection, flow draws
+            torch.manual_seed(step_seed(t.seed, step, rank, world))          # the step's noise: injection, flow draws
             lr = lr_at(step, replace(t, steps=steps), t.final_lr)
             for g in opt.param_groups: g['lr'] = lr
             model.train()
@@ -411,23 +414,25 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
                 if until is not None and done >= until: break
         if log: log.close()
         if until is not None and good < steps: return out
-    if rank == 0: finish_ar(out, st, model, stats, splits, device)
+    if rank == 0: finish_ar(out, st, model, stats, splits, device, horizon)
     return out
 
 # %% ../../nbs/models/02_runs.ipynb #5e1ca833
-def finish_ar(out:Path, store:Store, model:LatentAR, stats:dict, splits:np.ndarray, device:str='cpu') -> dict:
-    "Measure run `out` on the held-out speakers with its best weights: `eval.json`, and the curves."
-    if (out/'eval.json').exists(): return json.loads((out/'eval.json').read_text())
+def finish_ar(out:Path, store:Store, model:LatentAR, stats:dict, splits:np.ndarray, device:str='cpu', horizon:int=25) -> dict:
+    "Measure run `out` on the held-out speakers with its best weights, rolling out `horizon` frames: `eval.json`, and the curves."
+    if (out/'eval.json').exists() and json.loads((out/'eval.json').read_text())['rollouts'].get('horizon') == horizon:
+        return json.loads((out/'eval.json').read_text())           # measured already (another horizon: measured again)
     if (out/'best.safetensors').exists(): model.load_state_dict(load_file(out/'best.safetensors'))
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out/'.model.tmp'); os.replace(out/'.model.tmp', out/'model.safetensors')
     held = load_frames(store, model.cfg, stats, splits, 'heldout')
     result = dict(params=n_params(model), flops_per_frame=flops_per_frame(model),
                   best=json.loads((out/'best.json').read_text()) if (out/'best.json').exists() else None,
                   heldout=teacher_forced(model, held, device=device))
-    try: roll = rollouts(model, held, stats, device=device)
-    except ModelError as e: result['rollouts'] = dict(error=str(e))
+    try: roll = rollouts(model, held, stats, horizon=horizon, device=device)
+    except ModelError as e: result['rollouts'] = dict(error=str(e), horizon=horizon)
     else:
         result['rollouts'] = {k: v for k, v in roll.items() if k not in ('prompt', 'generated', 'true')}
+        result['rollouts'] |= dict(frame_rate=float(store.frame_rate), horizon_s=horizon / store.frame_rate)
         np.savez(out/'rollouts.npz', prompt=roll['prompt'], generated=roll['generated'], true=roll['true'])
         try:
             if enc := rollout_decoder(store): result['decoded'] = decode_rollouts(enc, roll, out)
@@ -492,8 +497,8 @@ def phase0_row(store:Store, seed:int=0) -> dict:
     return {f'phase0_{r.target}': r.ratio for r in held.itertuples()}
 
 def compare_ar(stores:list[str], out, flops:float=0., settings:list[dict]|None=None, model:dict|None=None,
-               train:ARTrainConfig=ARTrainConfig(), match_params:bool=True, progress:bool=True) -> pd.DataFrame:
-    "Train and measure every setting on every store at one budget; the table, also written as `out/ar.parquet` and `out/ar.html`."
+               train:ARTrainConfig=ARTrainConfig(), match_params:bool=True, progress:bool=True, horizon:int=25) -> pd.DataFrame:
+    "Train and measure every setting on every store at one budget, rolling out `horizon` frames; the table, also written as `out/ar.parquet` and `out/ar.html`."
     out, rows = Path(out), []
     settings = settings or ar_settings()
     t = replace(train, flops=flops) if flops else train
@@ -510,9 +515,9 @@ def compare_ar(stores:list[str], out, flops:float=0., settings:list[dict]|None=N
         for s, match in jobs:
             cfg = ARConfig.from_dict(base | s)
             name = setting_name(s | dict(head=cfg.head, flow_loss=cfg.flow_loss))        # the head the config trains
-            run = train_ar(out/store_label(spec)/name, spec, cfg, t, resume=True, progress=progress)
+            run = train_ar(out/store_label(spec)/name, spec, cfg, t, resume=True, progress=progress, horizon=horizon)
             ev = json.loads((run/'eval.json').read_text())
-            row = dict(store=str(spec), run=run.name, folder=str(run.relative_to(out)), match=match, head=head_label(asdict(cfg)), memory=cfg.memory, noise=cfg.noise,
+            row = dict(store=str(spec), run=run.name, folder=str(run.relative_to(out)), match=match, head=head_label(vars(cfg)), memory=cfg.memory, noise=cfg.noise,
                        short_context=cfg.short_context, d_model=cfg.d_model,
                        **{f'params_{k}': v for k, v in ev['params'].items()},
                        flops_per_frame=sum(ev['flops_per_frame'].values()), steps=json.loads((run/'config.json').read_text())['steps'],
@@ -542,6 +547,27 @@ def plot_ar(table:pd.DataFrame, measure:str='dx_ratio', title:str='') -> go.Figu
     fig.update_layout(title=title or measure, barmode='group', template='plotly_white', height=420, yaxis_title=measure)
     return fig
 
+def plot_drift(table:pd.DataFrame, root:Path) -> go.Figure|None:
+    "Rollout drift against time after the prompt: a line per run, copy-last dashed per store (from the runs' `eval.json` under `root`)."
+    curves = []
+    for r in table.itertuples():
+        ev = Path(root)/r.folder/'eval.json' if hasattr(r, 'folder') else None
+        roll = json.loads(ev.read_text()).get('rollouts', {}) if ev and ev.exists() else {}
+        if 'drift' in roll: curves.append((r, roll))
+    if not curves: return None
+    seconds = all('frame_rate' in roll for _, roll in curves)        # runs measured before frame rates were kept: frames
+    fig, dashed = go.Figure(), set()
+    for r, roll in curves:
+        t = np.arange(1, len(roll['drift']) + 1) / (roll['frame_rate'] if seconds else 1)
+        fig.add_scatter(x=t, y=roll['drift'], mode='lines', name=f'{r.store}: {r.run} ({r.match})', legendgroup=r.store)
+        if r.store not in dashed:
+            dashed.add(r.store)
+            fig.add_scatter(x=t, y=roll['copy'], mode='lines', line=dict(dash='dash', color='grey'), name=f'{r.store}: copy-last',
+                            legendgroup=r.store)
+    fig.update_layout(title='Rollout drift against time', xaxis_title='seconds after the prompt' if seconds else 'frames after the prompt',
+                      yaxis_title='RMS distance per dimension to the true continuation', template='plotly_white', height=420)
+    return fig
+
 def audio_block(table:pd.DataFrame, root:Path) -> str:
     "Players for the decoded rollouts of each run that has them, beside the true continuations (paths relative to `root`)."
     items = []
@@ -561,8 +587,9 @@ def ar_page(table:pd.DataFrame, flops:float|None=None, root:Path|None=None) -> l
            "'flops': the setting itself; 'params': a model without the memory, widened to as many parameters as the "
            "backbone and memory together. dx_ratio is 1 − R² of the next step Δx in the store's units (Phase 0's dashed "
            "line: the same ratio for a lookup on the mean of the last 4 frames); nll_dim is nats per dimension in "
-           "normalised units (lower is better); drift is the RMS distance per dimension between a 25-frame rollout and the "
-           "true continuation, against copying the last prompt frame; for stores from a trained encoder, mel_generated is "
+           "normalised units (lower is better); drift is the RMS distance per dimension between a rollout (of horizon_s "
+           "seconds after a 25-frame prompt) and the true continuation, against copying the last prompt frame, over the "
+           "horizon and against time; for stores from a trained encoder, mel_generated is "
            "the RMS dB distance between the decoded rollout and the decoded true continuation (mel_copy: the same for "
            "copying). Intervals: 95% bootstrap over utterances.</p>")
     figs = [plot_ar(table, m, t) for m, t in (('dx_ratio', 'Next-step error of Δx (1 − R²)'),
@@ -570,6 +597,7 @@ def ar_page(table:pd.DataFrame, flops:float|None=None, root:Path|None=None) -> l
                                               ('drift_mean', 'Rollout drift (mean over the horizon)'),
                                               ('mel_generated', 'Decoded rollouts: mel distance to the true continuation (dB)'))
             if m in table and table[m].notna().any()]
+    if root and (over_time := plot_drift(table, Path(root))): figs.insert(3, over_time)
     cols = [c for c in table.columns if not c.endswith(('_lo', '_hi'))]
     return ([how] + [f.to_html(full_html=False, include_plotlyjs='cdn') for f in figs] +
             [audio_block(table, Path(root)) if root else ''] + [table[cols].round(4).to_html(index=False)])

@@ -28,15 +28,30 @@ from ..autoencoders import (AEConfig, MelFrontEnd, build_model, codec_metrics, l
 from .objectives import make_objective
 
 # %% auto #0
-__all__ = ['TrainError', 'TrainConfig', 'run_config', 'config_diff', 'Features', 'speaker_split', 'teacher_encoder',
-           'teacher_latents', 'features', 'draw_batch', 'Objective', 'latent_mask', 'with_teacher', 'save_checkpoint',
-           'last_checkpoint', 'load_checkpoint', 'distributed', 'lr_at', 'make_optimizer', 'prepare_run',
-           'keep_metrics', 'NonFinite', 'update', 'diverged', 'train_encoder', 'evaluate', 'finish_run', 'read_metrics',
-           'plot_curves', 'write_curves']
+__all__ = ['PRECISIONS', 'RUN_DEFAULTS', 'TrainError', 'check_training', 'TrainConfig', 'run_config', 'config_diff', 'Features',
+           'speaker_split', 'teacher_encoder', 'teacher_latents', 'features', 'draw_batch', 'Objective', 'latent_mask',
+           'with_teacher', 'save_checkpoint', 'last_checkpoint', 'load_checkpoint', 'distributed', 'step_seed', 'lr_at',
+           'make_optimizer', 'prepare_run', 'keep_metrics', 'NonFinite', 'update', 'diverged', 'train_encoder',
+           'evaluate', 'finish_run', 'read_metrics', 'plot_curves', 'write_curves']
 
 # %% ../../nbs/train/01_runs.ipynb #59675a36
 class TrainError(LatentlabError, RuntimeError):
     "A run that cannot start or go on: a clash with an existing run, a broken checkpoint, a NaN loss."
+
+PRECISIONS = ('float32', 'bfloat16')
+
+def check_training(t) -> None:
+    "Refuse training settings `t` (a `TrainConfig` or the AR's) that no run could use, naming each and what it takes."
+    has = lambda k: hasattr(t, k)
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
+    rules = [(('batch_size', 'chunk_frames', 'log_every', 'ckpt_every', 'eval_every'), lambda v: isinstance(v, int) and v >= 1, 'an integer >= 1'),
+             (('steps', 'warmup'), lambda v: isinstance(v, int) and v >= 0, 'an integer >= 0'),
+             (('weight_decay', 'flops'), lambda v: number(v) and v >= 0, 'a number >= 0'),
+             (('lr', 'grad_clip', 'final_lr'), lambda v: number(v) and v > 0, 'a number > 0'),
+             (('heldout', 'val'), lambda v: number(v) and 0 < v < 1, 'a share between 0 and 1')]
+    bad = [f"{k}={getattr(t, k)!r} (use {what})" for keys, ok, what in rules for k in keys if has(k) and not ok(getattr(t, k))]
+    if t.precision not in PRECISIONS: bad.append(f"precision={t.precision!r} (use {' or '.join(PRECISIONS)})")
+    if bad: raise TrainError(f"training settings refused: {'; '.join(bad)}")
 
 @dataclass
 class TrainConfig:
@@ -55,6 +70,7 @@ class TrainConfig:
     log_every:int=10
     ckpt_every:int=100
     teacher:str|None=None      # an encoder whose latents the 'distill' objective matches: whisper-tiny, a run folder, ...
+    def __post_init__(self): check_training(self)
 
     @classmethod
     def from_dict(cls, d:dict) -> TrainConfig:
@@ -214,8 +230,8 @@ def load_checkpoint(ckpt:Path, parts:dict[str, nn.Module], opt:torch.optim.Optim
     def read(name, what):
         try: return what(ckpt/name)
         except (SafetensorError, RuntimeError, OSError, EOFError, KeyError, ValueError) as e:
-            raise TrainError(f"{ckpt/name} cannot be read ({type(e).__name__}: {e}); it is damaged: delete "
-                             f"{ckpt} to resume from an earlier start, or start the run afresh") from None
+            raise TrainError(f"{ckpt/name} cannot be read ({type(e).__name__}: {e}); it is damaged, and a run keeps only its newest "
+                             f"checkpoint: delete {ckpt} and resume to train again from step 0, or start afresh in another folder") from None
     weights = {name: {k: v for k, v in read(f'{name}.safetensors', load_file).items() if k != '_'} for name in parts}
     state = read('optimizer.pt', lambda p: torch.load(p, map_location='cpu', weights_only=True))   # to the parameters' device by the optimiser
     try:
@@ -238,6 +254,10 @@ def distributed(device:str|None=None) -> tuple[int, int, str]:
     if device.startswith('cuda'): torch.cuda.set_device(device)
     if not dist.is_initialized(): dist.init_process_group('nccl' if own_gpu else 'gloo')
     return dist.get_rank(), world, device
+
+def step_seed(seed:int, step:int, rank:int=0, world:int=1) -> int:
+    "The seed of training step `step`'s noise on process `rank` of `world`: its own for every process and step."
+    return (seed * 1_000_003 + step) * world + rank
 
 # %% ../../nbs/train/01_runs.ipynb #3b9bd30a
 def lr_at(step:int, t:TrainConfig, final:float=0.1) -> float:
@@ -293,6 +313,8 @@ def diverged(out:Path, step:int, good:int, e:NonFinite, hint:str) -> TrainError:
     kept = f"the last good checkpoint (step {good}) is kept" if good else "no checkpoint had been written yet"
     return TrainError(f"{out}: {e} at step {step}; stopped before its update, {kept}. {hint}")
 
+RUN_DEFAULTS = dict(model=asdict(AEConfig()), train=asdict(TrainConfig()))   # what a run's config lacks, added since, takes
+
 def train_encoder(out, model:AEConfig=AEConfig(), objectives:list[dict]=(), train:TrainConfig=TrainConfig(),
                   corpus:str='espeak', resume:bool=False, device:str|None=None, progress:bool=True,
                   feats:Features|None=None, until:int|None=None) -> Path:
@@ -301,7 +323,7 @@ def train_encoder(out, model:AEConfig=AEConfig(), objectives:list[dict]=(), trai
     config = run_config(model, list(objectives), t, corpus)
     rank, world, device = distributed(device)
     if t.batch_size % world: raise TrainError(f"batch_size {t.batch_size} does not divide among {world} processes")
-    if rank == 0: prepare_run(out, config, resume, dict(model=asdict(AEConfig()), train=asdict(TrainConfig())))
+    if rank == 0: prepare_run(out, config, resume, RUN_DEFAULTS)
     torch.manual_seed(t.seed)
     net = build_model(model)
     obj = Objective(net, with_teacher(list(objectives), t.teacher)).to(device)
@@ -324,7 +346,7 @@ def train_encoder(out, model:AEConfig=AEConfig(), objectives:list[dict]=(), trai
         x, mask, teacher = draw_batch(feats, t.batch_size, length, t.seed, step, net.stride)
         x, mask = x[rank::world].to(device), mask[rank::world].to(device)
         teacher = None if teacher is None else teacher[rank::world].to(device)
-        torch.manual_seed(t.seed * 1_000_003 + step)                              # the step's noise (VAE samples, code resets)
+        torch.manual_seed(step_seed(t.seed, step, rank, world))                   # the step's noise (VAE samples, code resets)
         for g in opt.param_groups: g['lr'] = lr_at(step, t)
         obj.train()
         with autocast: loss, metrics = step_fn(x, mask, teacher)
@@ -401,13 +423,16 @@ def read_metrics(run) -> pd.DataFrame:
     return pd.DataFrame([json.loads(l) for l in path.read_text().splitlines() if l]) if path.exists() else pd.DataFrame()
 
 def plot_curves(metrics:pd.DataFrame, title:str='') -> go.Figure:
-    "Loss, reconstruction and each objective against the step, log-scaled."
+    "Loss, reconstruction, each objective and the validation loss against the step: log-scaled where every one is positive."
     fig = go.Figure()
     skip = {'step', 'seconds', 'lr', 'grad_norm'}
-    for col in [c for c in metrics.columns if c not in skip and '.' not in c and metrics[c].gt(0).all()]:
-        fig.add_scatter(x=metrics.step, y=metrics[col], name=col, mode='lines')
-    fig.update_layout(title=title, xaxis_title='step', yaxis_title='loss (log scale)', yaxis_type='log',
-                      template='plotly_white', height=380)
+    cols = [c for c in metrics.columns if c not in skip and '.' not in c and pd.api.types.is_numeric_dtype(metrics[c])]
+    for col in cols:                                 # a validation loss is logged every so many steps: its own points
+        m = metrics[['step', col]].dropna()
+        fig.add_scatter(x=m.step, y=m[col], name=col, mode='lines' if len(m) == len(metrics) else 'lines+markers')
+    log = all(metrics[c].dropna().gt(0).all() for c in cols)     # a prior's NLL or a mixture's is often below 0
+    fig.update_layout(title=title, xaxis_title='step', yaxis_title='loss (log scale)' if log else 'loss',
+                      yaxis_type='log' if log else 'linear', template='plotly_white', height=380)
     return fig
 
 def write_curves(run:Path) -> Path|None:

@@ -19,7 +19,7 @@ from ..data.corpora import load_corpus
 from ..autoencoders import AEConfig, TrainedEncoder, build_model
 from ..store import Store, extract
 from ..measure.probe import SEED, CRITERION, grid, variance_ratio
-from .runs import TrainConfig, TrainError, features, speaker_split, train_encoder
+from .runs import RUN_DEFAULTS, TrainConfig, TrainError, features, prepare_run, run_config, speaker_split, train_encoder
 
 # %% auto #0
 __all__ = ['MODEL_KEYS', 'TRAIN_KEYS', 'parse_objective', 'parse_sweep', 'run_name', 'measure_run', 'sweep_one', 'sweep_encoders',
@@ -89,13 +89,14 @@ def sweep_one(s:dict, out:Path, corpus:str, train:TrainConfig, model:AEConfig, c
     "Train (resuming), extract and measure setting `s` of a sweep into `out`: its row. `cache` keeps features per front end."
     m = replace(model, **{k: v for k, v in s.items() if k in MODEL_KEYS})
     t = replace(train, **{k: v for k, v in s.items() if k in TRAIN_KEYS})
-    name, run = run_name(s), Path(out)/'runs'/run_name(s)
+    name, run, objectives = run_name(s), Path(out)/'runs'/run_name(s), parse_objective(s['objective'], s['lam'])
+    if (run/'config.json').exists(): prepare_run(run, run_config(m, objectives, t, corpus), True, RUN_DEFAULTS)  # another config's run is refused, not reused
     if not (run/'eval.json').exists():
         front = (m.kind, m.sample_rate, m.n_mels, m.mel_rate, m.latent_rate, t.heldout, t.split, t.teacher)
         cache = {} if cache is None else cache
         if front not in cache:
             cache[front] = features(build_model(m), speaker_split(load_corpus(corpus), t.heldout, t.split)[0], teacher=t.teacher)
-        train_encoder(run, m, parse_objective(s['objective'], s['lam']), t, corpus, resume=run.exists(),
+        train_encoder(run, m, objectives, t, corpus, resume=run.exists(),
                       progress=progress, feats=cache[front], device=device)
     return {**s, **measure_run(run, corpus, Path(out)/'stores'/name, conds, n_boot, progress, device)}
 
