@@ -197,7 +197,8 @@ def cmd_ar(args) -> int:
     "Train every combination on every store at one budget; write the table and the page."
     from latentlab.models.runs import ar_settings, compare_ar
     model, train = ar_configs(args)
-    settings = ar_settings(head=args.head.split(','), memory=switch_values(args.engram, True, '--engram'),
+    memory = [w.strip() if w.strip() in ('codes', 'modes') else switch_values(w, True, '--engram')[0] for w in args.engram.split(',')]
+    settings = ar_settings(head=args.head.split(','), memory=memory,
                            noise=switch_values(args.noise, 0.5, '--noise'),
                            short_context=switch_values(args.short_context, 8, '--short-context'))
     table = compare_ar(args.stores, args.out, train.flops, settings, model, train, match_params=not args.no_match_params, horizon=args.horizon,
@@ -418,7 +419,8 @@ def make_parser() -> argparse.ArgumentParser:
     train_ar_.add_argument('--device', help="cpu or cuda (default: cuda when present); under torchrun, cuda gives each process a GPU of its own where there are enough")
     train_ar_.set_defaults(func=cmd_train_ar)
     ar.add_argument('--head', default='gmm', help="heads to compare, by commas: gauss, gmm, flow (flow matching, 4 sampling steps), flow-lsd (a flow map, 1 step) (default gmm)")
-    ar.add_argument('--engram', default='on,off', help="the Engram memory: on, off or both (default on,off)")
+    ar.add_argument('--engram', default='on,off', help="the Engram memory: on, off, codes or modes (keyed by a quantiser's codes, "
+                                                      "the default of on, or by the store's true labels: the upper bound), by commas (default on,off)")
     ar.add_argument('--noise', default='off', help="noise injection on the history: on (k ~ U(0, 0.5)), off, a level, or several by commas")
     ar.add_argument('--short-context', default='off', help="the short-context transformer: on (8 frames), off, a window, or several")
     ar.add_argument('--no-match-params', action='store_true', help="skip the widened twins that match the memory's parameters")

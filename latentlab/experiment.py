@@ -837,7 +837,7 @@ def answer_dual(summary:pd.DataFrame) -> list[str]:
                   f"true continuation, copying z_rec's last frame {iv(pair, f'{GIVEN}_mel_copy', 2)} dB (generated: {heard}).")
         lines.append(f"{arch}, generated in two stages (z_dyn by its AR model, then z_rec by a model of z_rec given z_dyn, each at the "
                      f"experiment's budget): {iv(pair, 'two_stage_bits_per_s', 0)} bits/s, of which z_rec given z_dyn "
-                     f"{iv(pair, f'{GIVEN}_bits_per_s', 0)}; one model of the pair: {iv(pair, 'bits_per_s', 0)} (two stages: {two})."
+                     f"{iv(pair, f'{GIVEN}_bits_per_s', 0)}; one model of the pair: {iv(pair, 'bits_per_s', 0)} (two stages, at twice its training compute: {two})."
                      f"{rolled} Phase 0 Δx of z_dyn {iv(dyn, 'phase0_dx')}.")
     return lines
 

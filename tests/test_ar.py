@@ -77,6 +77,8 @@ def test_ar_comparison_cli(tmp_path):
     assert page.count('plotly') > 2 and 'Rollout drift against time' in page
     r = latentlab('ar', STORE, '--noise', 'loud', '--out', tmp_path/'bad')
     assert r.returncode == 2 and '--noise' in r.stderr
+    r = latentlab('ar', STORE, '--engram', 'off,hash', '--out', tmp_path/'bad')
+    assert r.returncode == 2 and '--engram' in r.stderr, r.stderr
 
 def test_trained_encoder_rollouts_are_decoded(tmp_path):
     "A store from a trained encoder: the comparison decodes its rollouts to mel, measures them and plays them."

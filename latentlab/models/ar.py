@@ -16,13 +16,14 @@ from ..core import from_fields
 from .memory import EngramMemory, HashSpec, ModelError
 
 # %% auto #0
-__all__ = ['HEADS', 'FLOW_LOSSES', 'LOG_2PI', 'ARConfig', 'attention_mask', 'rope_angles', 'rotate', 'Block', 'Transformer',
-           'GaussHead', 'GMMHead', 'AdaLNBlock', 'FlowHead', 'make_head', 'LatentAR', 'parts_of', 'n_params',
-           'linear_flops', 'head_passes', 'flops_per_frame', 'shifted']
+__all__ = ['HEADS', 'FLOW_LOSSES', 'MEMORY_KEYS', 'LOG_2PI', 'ARConfig', 'attention_mask', 'rope_angles', 'rotate', 'Block',
+           'Transformer', 'GaussHead', 'GMMHead', 'AdaLNBlock', 'FlowHead', 'make_head', 'LatentAR', 'parts_of',
+           'n_params', 'linear_flops', 'head_passes', 'flops_per_frame', 'shifted']
 
 # %% ../../nbs/models/01_ar.ipynb #a711f514
 HEADS = ('gauss', 'gmm', 'flow')
 FLOW_LOSSES = ('match', 'lsd')
+MEMORY_KEYS = ('codes', 'modes')      # what keys the Engram memory: a quantiser's codes of frame contexts, or a store's true labels
 
 @dataclass
 class ARConfig:
@@ -63,7 +64,7 @@ class ARConfig:
         if self.predict not in ('x', 'dx'): raise ModelError(f"predict {self.predict!r}: use x or dx")
         if self.d_model % self.n_heads or (self.d_model // self.n_heads) % 2:
             raise ModelError(f"d_model {self.d_model} must split into {self.n_heads} heads of even size")
-        if self.memory_key not in ('codes', 'modes'): raise ModelError(f"memory_key {self.memory_key!r}: use codes or modes")
+        if self.memory_key not in MEMORY_KEYS: raise ModelError(f"memory_key {self.memory_key!r}: use {' or '.join(MEMORY_KEYS)}")
         bad = [l for l in self.memory_layers if not 0 <= l < self.layers]
         if self.memory and bad: raise ModelError(f"memory_layers {bad} are not blocks of a {self.layers}-layer model; set memory_layers=0 (blocks count from 0)")
         if self.flow_loss not in FLOW_LOSSES: raise ModelError(f"flow_loss {self.flow_loss!r}: use one of {', '.join(FLOW_LOSSES)}")

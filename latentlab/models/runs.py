@@ -30,7 +30,7 @@ from ..train.runs import (NonFinite, TrainError, check_training, config_diff, di
                                   load_checkpoint, lr_at, make_optimizer, prepare_run, read_metrics, save_checkpoint,
                                   step_seed, update, write_curves)
 from .memory import ModelError, fit_codes, memory_rows, quantizer_arrays, quantizer_from
-from .ar import HEADS, ARConfig, LatentAR, flops_per_frame, n_params, shifted
+from .ar import HEADS, MEMORY_KEYS, ARConfig, LatentAR, flops_per_frame, n_params, shifted
 
 # %% auto #0
 __all__ = ['HEAD_VARIANTS', 'REFERENCES', 'ARTrainConfig', 'steps_for', 'Frames', 'split_of', 'fit_stats', 'code_condition',
@@ -456,11 +456,14 @@ HEAD_VARIANTS = {'flow': dict(head='flow', flow_loss='match'),        # flow mat
                  'flow-lsd': dict(head='flow', flow_loss='lsd')}      # the flow head as a flow map, sampled in one jump
 
 def ar_settings(head=('gmm',), memory=(False, True), noise=(0.,), short_context=(0,)) -> list[dict]:
-    "Every combination of the settings given; a head is one of `HEADS` or `HEAD_VARIANTS` (flow-lsd)."
+    "Every combination of the settings given; a head is one of `HEADS` or `HEAD_VARIANTS` (flow-lsd), a memory off, on (the model's key), or keyed by 'codes' or by true 'modes'."
     unknown = [h for h in head if h not in HEADS + tuple(HEAD_VARIANTS)]
     if unknown: raise ModelError(f"head {', '.join(unknown)}: use {', '.join(dict.fromkeys(HEADS + tuple(HEAD_VARIANTS)))}")
+    bad = [m for m in memory if not isinstance(m, bool) and m not in MEMORY_KEYS]
+    if bad: raise ModelError(f"memory {', '.join(map(str, bad))}: use False, True, {' or '.join(map(repr, MEMORY_KEYS))}")
     heads = [HEAD_VARIANTS.get(h, dict(head=h)) for h in head]
-    return [h | dict(memory=m, noise=n, short_context=w) for h in heads for m in memory for n in noise for w in short_context]
+    memories = [dict(memory=True, memory_key=m) if m in MEMORY_KEYS else dict(memory=m) for m in memory]
+    return [h | m | dict(noise=n, short_context=w) for h in heads for m in memories for n in noise for w in short_context]
 
 def head_label(s:dict) -> str:
     "A head's name in tables and folders: its own, or its variant's (flow-lsd)."
@@ -488,13 +491,18 @@ def store_label(spec:str) -> str:
     text = Path(str(spec)).name if Path(str(spec)).is_dir() else str(spec)
     return ''.join(c if c.isalnum() or c in '-_.' else '_' for c in text)
 
-def phase0_row(store:Store, seed:int=0) -> dict:
-    "The store's held-out Phase 0 ratios (Δx and x; mean of the last 4 frames, K = 64)."
+def phase0_row(store:Store, seed:int=0, keys:Condition|None=None) -> dict:
+    "The store's held-out Phase 0 ratios (Δx and x; mean of the last 4 frames, K = 64), and of Δx under the memory's `keys` condition (`phase0_dx_keys`)."
     from latentlab.measure.probe import variance_ratio
     conds = [Condition(L=4, coarsener='mean', d=0, K=64, target=t) for t in ('dx', 'x')]
+    if keys is not None:
+        if keys.d and keys.d >= store.dim * (keys.L if keys.coarsener == 'concat' else 1): keys = replace(keys, d=0)   # as fit_codes caps it
+        conds.append(replace(keys, target='dx'))
     table = variance_ratio(store, conds, refs=False, n_boot=200, seed=seed)
     held = table[(table.split == 'heldout') & (table.method == 'lookup')]
-    return {f'phase0_{r.target}': r.ratio for r in held.itertuples()}
+    row = {f'phase0_{r.target}': r.ratio for r in held.itertuples() if r.condition == conds[0].name}
+    if keys is not None: row['phase0_dx_keys'] = float(held[(held.condition == conds[2].name) & (held.target == 'dx')].ratio.iloc[0])
+    return row
 
 def compare_ar(stores:list[str], out, flops:float=0., settings:list[dict]|None=None, model:dict|None=None,
                train:ARTrainConfig=ARTrainConfig(), match_params:bool=True, progress:bool=True, horizon:int=25) -> pd.DataFrame:
@@ -505,19 +513,23 @@ def compare_ar(stores:list[str], out, flops:float=0., settings:list[dict]|None=N
     for spec in stores:
         store = open_store(spec, progress=progress)
         base = dict(model or {}) | dict(dim=store.dim)
-        phase0 = phase0_row(store, t.seed)
+        keyed = any(ARConfig.from_dict(base | s).memory_key == 'codes' for s in settings if s.get('memory'))
+        phase0 = phase0_row(store, t.seed, code_condition(ARConfig.from_dict(base)) if keyed else None)   # and the memory's own keys
         jobs = [(s, 'flops') for s in settings]
         if match_params:
             for s in [s for s in settings if s.get('memory')]:
                 with_memory = LatentAR(ARConfig(**base | s))
                 target = n_params(with_memory)['backbone'] + n_params(with_memory)['memory']
                 jobs.append((s | dict(memory=False, d_model=width_for(ARConfig(**base | s), target)), 'params'))
+        named = {}                                              # twins of two memories of one size are one run
         for s, match in jobs:
             cfg = ARConfig.from_dict(base | s)
-            name = setting_name(s | dict(head=cfg.head, flow_loss=cfg.flow_loss))        # the head the config trains
+            named.setdefault(setting_name(s | dict(head=cfg.head, flow_loss=cfg.flow_loss, memory_key=cfg.memory_key)), (cfg, match))
+        for name, (cfg, match) in named.items():
             run = train_ar(out/store_label(spec)/name, spec, cfg, t, resume=True, progress=progress, horizon=horizon)
             ev = json.loads((run/'eval.json').read_text())
-            row = dict(store=str(spec), run=run.name, folder=str(run.relative_to(out)), match=match, head=head_label(vars(cfg)), memory=cfg.memory, noise=cfg.noise,
+            row = dict(store=str(spec), run=run.name, folder=str(run.relative_to(out)), match=match, head=head_label(vars(cfg)), memory=cfg.memory,
+                       memory_key=cfg.memory_key if cfg.memory else None, noise=cfg.noise,
                        short_context=cfg.short_context, d_model=cfg.d_model,
                        **{f'params_{k}': v for k, v in ev['params'].items()},
                        flops_per_frame=sum(ev['flops_per_frame'].values()), steps=json.loads((run/'config.json').read_text())['steps'],
@@ -586,7 +598,8 @@ def ar_page(table:pd.DataFrame, flops:float|None=None, root:Path|None=None) -> l
            (f" for {flops:.3g} FLOPs" if flops else '') + " and measured on its held-out speakers. "
            "'flops': the setting itself; 'params': a model without the memory, widened to as many parameters as the "
            "backbone and memory together. dx_ratio is 1 − R² of the next step Δx in the store's units (Phase 0's dashed "
-           "line: the same ratio for a lookup on the mean of the last 4 frames); nll_dim is nats per dimension in "
+           "line: the same ratio for a lookup on the mean of the last 4 frames; phase0_dx_keys: the same ratio under "
+           "the condition whose codes key the memory, its unigrams); nll_dim is nats per dimension in "
            "normalised units (lower is better); drift is the RMS distance per dimension between a rollout (of horizon_s "
            "seconds after a 25-frame prompt) and the true continuation, against copying the last prompt frame, over the "
            "horizon and against time; for stores from a trained encoder, mel_generated is "
