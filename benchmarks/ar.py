@@ -65,6 +65,7 @@ def main():
     p.add_argument('--reference-steps', type=int, default=1500); p.add_argument('--reference-batch', type=int, default=32)
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu', help="cpu or cuda (default: cuda when present)")
     a = p.parse_args()
+    if a.real_reference and not a.real: p.error('--real-reference judges the --real runs: pass --real too')
     dev = a.device
     torch.manual_seed(0)
     fp32, bf16 = matmul_peak(torch.float32, dev), matmul_peak(torch.bfloat16, dev)

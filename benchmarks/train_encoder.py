@@ -107,7 +107,7 @@ def main():
 
 def measured_pass(batch_size:int, device:str='cpu'):
     "One pass over the real sample's training speakers by `train_encoder` itself (batches drawn, clipping, checks, logging): the loop's seconds."
-    import json, math
+    import math
     from latentlab.catalogue import real_speech_dir
     from latentlab.data.corpora import load_corpus
     from latentlab.train.runs import features, read_metrics, speaker_split, train_encoder
@@ -124,7 +124,7 @@ def measured_pass(batch_size:int, device:str='cpu'):
                             progress=False, feats=feats, device=device)
         loop = read_metrics(run).seconds.iloc[-1]
     print(f"  one pass measured through train_encoder: {t.steps} steps over the training speakers' {frames / AEConfig().mel_rate / 60:.1f} "
-          f"minutes, {loop:.1f} s in the loop (target <= 60 s; the features took {took:.0f} s, once per sweep)")
+          f"minutes, {loop:.1f} s in the loop (target for the whole 65-minute sample <= 60 s; the features took {took:.0f} s, once per sweep)")
 
 def precision_check(steps:int=150, device:str='cpu'):
     "Does bf16 autocast keep the results? The same run in float32 and bfloat16: losses, held-out mel distance, Phase 0."

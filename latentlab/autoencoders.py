@@ -296,6 +296,7 @@ class VectorQuantiser(nn.Module):
                  eps:float=1e-5):
         super().__init__()
         self.decay, self.commitment, self.dead_code, self.eps = decay, commitment, dead_code, eps
+        self.distributed = False                                          # DDP training sets it: sum the EMA's statistics over processes
         self.register_buffer('codebook', torch.randn(n_codes, dim))      # (K, D) e_k = embed_sum / smoothed size
         self.register_buffer('cluster_size', torch.zeros(n_codes))       # (K,) EMA of vectors per code; 0: not begun
         self.register_buffer('embed_sum', torch.zeros(n_codes, dim))     # (K, D) EMA of their sum
@@ -319,7 +320,7 @@ class VectorQuantiser(nn.Module):
         "One EMA step of the codebook towards the means of the vectors that chose each code (in every process, under DDP); then reset dead codes."
         onehot = F.one_hot(codes, len(self.codebook)).type_as(flat)            # (N, K)
         counts, sums = onehot.sum(0), onehot.T @ flat
-        if dist.is_available() and dist.is_initialized(): dist.all_reduce(counts); dist.all_reduce(sums)   # the whole batch's
+        if self.distributed: dist.all_reduce(counts); dist.all_reduce(sums)    # the whole batch's, under DDP
         self.cluster_size.lerp_(counts, 1 - self.decay)
         self.embed_sum.lerp_(sums, 1 - self.decay)
         n = self.cluster_size.sum()
@@ -335,6 +336,8 @@ class VectorQuantiser(nn.Module):
         flat = h.reshape(-1, h.shape[-1])                                        # (N, D)
         if self.training and self.cluster_size.sum() == 0:                      # first batch: codes from the data
             self.reset(torch.ones_like(self.cluster_size, dtype=torch.bool), flat.detach())
+            if self.distributed:                                                 # rank 0's, so every process's codes mean the same
+                for b in (self.codebook, self.embed_sum, self.cluster_size): dist.broadcast(b, 0)
         codes = self.nearest(flat.detach())
         chosen = self.codebook.clone()                                           # the codebook the codes were chosen from
         q = chosen[codes].view_as(h)                                             # (B, T, D)

@@ -150,8 +150,8 @@ def cmd_sweep_encoders(args) -> int:
     return 0
 
 # %% ../nbs/91_cli.ipynb #4a808864
-def switch_values(text:str, on, what:str) -> list:
-    "`'on,off'` (or numbers) as the values of a switch: `on` for on, 0 for off."
+def switch_values(text:str, on, what:str, also:str='') -> list:
+    "`'on,off'` (or numbers) as the values of a switch: `on` for on, 0 for off; `also` names other words the switch takes, for the error."
     from latentlab.core import SpecError, parse_value
     out = []
     for word in text.split(','):
@@ -161,7 +161,7 @@ def switch_values(text:str, on, what:str) -> list:
         else:
             value = parse_value(word)
             if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise SpecError(f"{what} {word!r}: give on, off or a number, e.g. on,off")
+                raise SpecError(f"{what} {word!r}: give on, off{', ' + also if also else ''} or a number, e.g. on,off")
             out.append(type(on)(value))
     return out
 
@@ -197,7 +197,8 @@ def cmd_ar(args) -> int:
     "Train every combination on every store at one budget; write the table and the page."
     from latentlab.models.runs import ar_settings, compare_ar
     model, train = ar_configs(args)
-    memory = [w.strip() if w.strip() in ('codes', 'modes') else switch_values(w, True, '--engram')[0] for w in args.engram.split(',')]
+    memory = [w.strip().lower() if w.strip().lower() in ('codes', 'modes') else switch_values(w, True, '--engram', 'codes, modes')[0]
+              for w in args.engram.split(',')]
     settings = ar_settings(head=args.head.split(','), memory=memory,
                            noise=switch_values(args.noise, 0.5, '--noise'),
                            short_context=switch_values(args.short_context, 8, '--short-context'))

@@ -65,20 +65,21 @@ def test_two_gloo_processes_match_one(tmp_path):
     assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-5
 
 def test_ar_comparison_cli(tmp_path):
-    r = latentlab('ar', STORE, *SMALL, 'memory_key=modes', 'ngrams=1,2', 'table_size=64', '--steps', 30,
+    r = latentlab('ar', STORE, *SMALL, 'ngrams=1,2', 'table_size=64', 'code_K=16', '--steps', 30, '--engram', 'off,codes,modes',
                   '--train', 'eval_every=15', 'ckpt_every=15', '--batch-size', 8, '--noise', 'on,off', '--horizon', 10,
                   '--quiet', '--out', tmp_path/'ar')
     assert r.returncode == 0, r.stderr
     table = pd.read_parquet(tmp_path/'ar'/'ar.parquet')
-    assert len(table) == 6 and set(table.match) == {'flops', 'params'}
-    assert set(table.noise) == {0., 0.5} and table.memory.sum() == 2
+    assert len(table) == 8 and set(table.match) == {'flops', 'params'}    # per noise: plain, two memories, one twin for both
+    assert set(table.noise) == {0., 0.5} and table.memory.sum() == 4 and table.memory_key.value_counts().to_dict() == {'codes': 2, 'modes': 2}
+    assert table.phase0_dx_keys.between(0, 1.5).all()                    # Phase 0 under the codes' condition
     assert table.horizon_s.eq(0.8).all()                                   # 10 frames at the walk's 12.5 Hz
     page = (tmp_path/'ar'/'ar.html').read_text()
     assert page.count('plotly') > 2 and 'Rollout drift against time' in page
     r = latentlab('ar', STORE, '--noise', 'loud', '--out', tmp_path/'bad')
     assert r.returncode == 2 and '--noise' in r.stderr
     r = latentlab('ar', STORE, '--engram', 'off,hash', '--out', tmp_path/'bad')
-    assert r.returncode == 2 and '--engram' in r.stderr, r.stderr
+    assert r.returncode == 2 and '--engram' in r.stderr and 'codes, modes' in r.stderr, r.stderr
 
 def test_trained_encoder_rollouts_are_decoded(tmp_path):
     "A store from a trained encoder: the comparison decodes its rollouts to mel, measures them and plays them."

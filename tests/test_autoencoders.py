@@ -51,7 +51,7 @@ def vq_share(rank:int, world:int, port:int, flat, codebook, out):
     from latentlab.autoencoders import VectorQuantiser
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
     dist.init_process_group('gloo', rank=rank, world_size=world)
-    vq = VectorQuantiser(*codebook.shape, dead_code=0.)
+    vq = VectorQuantiser(*codebook.shape, dead_code=0.); vq.distributed = True     # as train_encoder sets it under DDP
     vq.codebook.copy_(codebook); vq.embed_sum.copy_(codebook); vq.cluster_size.fill_(1.)
     share = flat[rank::world]
     vq.update(share, vq.nearest(share))

@@ -356,6 +356,7 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
              device:str|None=None, progress:bool=True, until:int|None=None, horizon:int=25) -> Path:
     "Train a `LatentAR` on `store`'s training speakers into run folder `out`; measure it on the held-out ones (rollouts of `horizon` frames)."
     out, t = Path(out), train
+    if not (isinstance(horizon, int) and horizon >= 1): raise ModelError(f"horizon {horizon!r}: rollouts generate at least 1 frame")
     st = open_store(store, progress=progress)
     cfg = cfg or ARConfig(dim=st.dim)
     if cfg.dim != st.dim: raise ModelError(f"the model's dim is {cfg.dim} but {store} has {st.dim}-dimensional latents; set dim={st.dim}")
@@ -420,7 +421,7 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
 # %% ../../nbs/models/02_runs.ipynb #5e1ca833
 def finish_ar(out:Path, store:Store, model:LatentAR, stats:dict, splits:np.ndarray, device:str='cpu', horizon:int=25) -> dict:
     "Measure run `out` on the held-out speakers with its best weights, rolling out `horizon` frames: `eval.json`, and the curves."
-    if (out/'eval.json').exists() and json.loads((out/'eval.json').read_text())['rollouts'].get('horizon') == horizon:
+    if (out/'eval.json').exists() and json.loads((out/'eval.json').read_text()).get('rollouts', {}).get('horizon') == horizon:
         return json.loads((out/'eval.json').read_text())           # measured already (another horizon: measured again)
     if (out/'best.safetensors').exists(): model.load_state_dict(load_file(out/'best.safetensors'))
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out/'.model.tmp'); os.replace(out/'.model.tmp', out/'model.safetensors')
@@ -520,7 +521,8 @@ def compare_ar(stores:list[str], out, flops:float=0., settings:list[dict]|None=N
             for s in [s for s in settings if s.get('memory')]:
                 with_memory = LatentAR(ARConfig(**base | s))
                 target = n_params(with_memory)['backbone'] + n_params(with_memory)['memory']
-                jobs.append((s | dict(memory=False, d_model=width_for(ARConfig(**base | s), target)), 'params'))
+                twin = dict(memory=False, memory_key=ARConfig.from_dict(base).memory_key, d_model=width_for(ARConfig(**base | s), target))
+                jobs.append((s | twin, 'params'))                     # the twins of a codes and a modes memory are one model
         named = {}                                              # twins of two memories of one size are one run
         for s, match in jobs:
             cfg = ARConfig.from_dict(base | s)
@@ -605,12 +607,11 @@ def ar_page(table:pd.DataFrame, flops:float|None=None, root:Path|None=None) -> l
            "horizon and against time; for stores from a trained encoder, mel_generated is "
            "the RMS dB distance between the decoded rollout and the decoded true continuation (mel_copy: the same for "
            "copying). Intervals: 95% bootstrap over utterances.</p>")
-    figs = [plot_ar(table, m, t) for m, t in (('dx_ratio', 'Next-step error of Δx (1 − R²)'),
-                                              ('nll_dim', 'NLL per dimension (nats)'),
-                                              ('drift_mean', 'Rollout drift (mean over the horizon)'),
-                                              ('mel_generated', 'Decoded rollouts: mel distance to the true continuation (dB)'))
-            if m in table and table[m].notna().any()]
-    if root and (over_time := plot_drift(table, Path(root))): figs.insert(3, over_time)
+    bars = lambda *measures: [plot_ar(table, m, t) for m, t in measures if m in table and table[m].notna().any()]
+    over_time = plot_drift(table, Path(root)) if root else None
+    figs = (bars(('dx_ratio', 'Next-step error of Δx (1 − R²)'), ('nll_dim', 'NLL per dimension (nats)'),
+                 ('drift_mean', 'Rollout drift (mean over the horizon)')) + ([over_time] if over_time else []) +
+            bars(('mel_generated', 'Decoded rollouts: mel distance to the true continuation (dB)')))
     cols = [c for c in table.columns if not c.endswith(('_lo', '_hi'))]
     return ([how] + [f.to_html(full_html=False, include_plotlyjs='cdn') for f in figs] +
             [audio_block(table, Path(root)) if root else ''] + [table[cols].round(4).to_html(index=False)])

@@ -336,6 +336,8 @@ def train_encoder(out, model:AEConfig=AEConfig(), objectives:list[dict]=(), trai
         if rank == 0: finish_run(out, obj.model, corpus, t, device)
         return out
     feats = feats or features(net, speaker_split(load_corpus(corpus), t.heldout, t.split)[0], progress=progress, teacher=t.teacher)
+    for m in obj.modules():                                                    # a VQ codebook learns from every process's share
+        if hasattr(m, 'distributed'): m.distributed = world > 1
     step_fn = nn.parallel.DistributedDataParallel(obj) if world > 1 else obj
     autocast = (torch.autocast(device.split(':')[0], dtype=torch.bfloat16) if t.precision == 'bfloat16' else nullcontext())
     length = t.chunk_frames * net.stride
@@ -425,8 +427,9 @@ def read_metrics(run) -> pd.DataFrame:
 def plot_curves(metrics:pd.DataFrame, title:str='') -> go.Figure:
     "Loss, reconstruction, each objective and the validation loss against the step: log-scaled where every one is positive."
     fig = go.Figure()
-    skip = {'step', 'seconds', 'lr', 'grad_norm'}
-    cols = [c for c in metrics.columns if c not in skip and '.' not in c and pd.api.types.is_numeric_dtype(metrics[c])]
+    skip = {'step', 'seconds', 'lr', 'grad_norm', 'perplexity', 'codes_used', 'resets'}     # not losses
+    cols = [c for c in metrics.columns if c not in skip and '.' not in c and pd.api.types.is_numeric_dtype(metrics[c])
+            and metrics[c].fillna(0).ne(0).any()]                             # an AE's bottleneck term is 0 throughout
     for col in cols:                                 # a validation loss is logged every so many steps: its own points
         m = metrics[['step', col]].dropna()
         fig.add_scatter(x=m.step, y=m[col], name=col, mode='lines' if len(m) == len(metrics) else 'lines+markers')
