@@ -13,7 +13,12 @@ Targets on 2 CPU cores: >= 30% of the fp32 peak, a pass in <= 60 s, the sweep in
 sweep >= 20x faster than on 2 CPU cores (`--device cuda`: the peaks, steps and runs on the GPU; the sweep's
 training and extraction on the GPU, its Phase 0 on the CPU cores). Seen on a lent H100 (16 cores): 74 s one at a
 time, 33 s with `--jobs 8`, against 138 s here: 1.9x and 4.2x, short of the target (launch-bound steps, and
-reading the audio and Phase 0 on the CPU).
+reading the audio and Phase 0 on the CPU). Of the H100's 74 s one at a time (2026-11-26, `--sweep --device cuda`),
+40 s were training steps of about 15 ms, launch-bound; extracting on the GPU rather than the CPU left the other
+34 s much as they were (35 s); `--jobs 8` gave the same table to its third decimal. Decoding the corpus once per
+sweep (`audio_cache`; a synthetic corpus is also made once) took the part outside training from 60.2 s to 49.9 s
+for that sweep on 2 cores of an AMD EPYC without AMX (2026-11-26; 246 s to 231 s in all, the same table to every
+printed decimal), and from 15.4 s to 8.9 s for a 4-run sweep of 100 steps on `espeak`.
 
     .venv/bin/python benchmarks/train_encoder.py [--steps 20] [--batch-size 16] [--sweep [--jobs N]] [--device cuda]
 """
