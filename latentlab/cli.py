@@ -197,8 +197,8 @@ def cmd_ar(args) -> int:
     "Train every combination on every store at one budget; write the table and the page."
     from latentlab.models.runs import ar_settings, compare_ar
     model, train = ar_configs(args)
-    memory = [w.strip().lower() if w.strip().lower() in ('codes', 'modes') else switch_values(w, True, '--engram', 'codes, modes')[0]
-              for w in args.engram.split(',')]
+    words = [w.strip().lower() for w in args.engram.split(',')]
+    memory = [w if w in ('codes', 'modes') else switch_values(w, True, '--engram', 'codes, modes')[0] for w in words]
     settings = ar_settings(head=args.head.split(','), memory=memory,
                            noise=switch_values(args.noise, 0.5, '--noise'),
                            short_context=switch_values(args.short_context, 8, '--short-context'))

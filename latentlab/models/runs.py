@@ -421,8 +421,8 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
 # %% ../../nbs/models/02_runs.ipynb #5e1ca833
 def finish_ar(out:Path, store:Store, model:LatentAR, stats:dict, splits:np.ndarray, device:str='cpu', horizon:int=25) -> dict:
     "Measure run `out` on the held-out speakers with its best weights, rolling out `horizon` frames: `eval.json`, and the curves."
-    if (out/'eval.json').exists() and json.loads((out/'eval.json').read_text()).get('rollouts', {}).get('horizon') == horizon:
-        return json.loads((out/'eval.json').read_text())           # measured already (another horizon: measured again)
+    done = json.loads((out/'eval.json').read_text()) if (out/'eval.json').exists() else {}
+    if done.get('rollouts', {}).get('horizon') == horizon: return done     # measured already (another horizon: measured again)
     if (out/'best.safetensors').exists(): model.load_state_dict(load_file(out/'best.safetensors'))
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out/'.model.tmp'); os.replace(out/'.model.tmp', out/'model.safetensors')
     held = load_frames(store, model.cfg, stats, splits, 'heldout')

@@ -24,7 +24,7 @@ from ..encoders import load_encoder, n_frames, pad_batch
 from ..store import pool_factor, pool_frames
 from ..data.corpora import Utterance, load_corpus, split_speakers
 from ..autoencoders import (AEConfig, MelFrontEnd, build_model, codec_metrics, load_autoencoder, mel_distance_db,
-                                   save_autoencoder)
+                                   save_autoencoder, VectorQuantiser)
 from .objectives import make_objective
 
 # %% auto #0
@@ -337,7 +337,7 @@ def train_encoder(out, model:AEConfig=AEConfig(), objectives:list[dict]=(), trai
         return out
     feats = feats or features(net, speaker_split(load_corpus(corpus), t.heldout, t.split)[0], progress=progress, teacher=t.teacher)
     for m in obj.modules():                                                    # a VQ codebook learns from every process's share
-        if hasattr(m, 'distributed'): m.distributed = world > 1
+        if isinstance(m, VectorQuantiser): m.distributed = world > 1
     step_fn = nn.parallel.DistributedDataParallel(obj) if world > 1 else obj
     autocast = (torch.autocast(device.split(':')[0], dtype=torch.bfloat16) if t.precision == 'bfloat16' else nullcontext())
     length = t.chunk_frames * net.stride
