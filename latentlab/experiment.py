@@ -33,16 +33,17 @@ from .models.ar import ARConfig
 from .models.runs import ARTrainConfig, store_label, train_ar
 
 # %% auto #0
-__all__ = ['AR_SETTINGS', 'PRESETS', 'GEOMETRY_COLUMNS', 'AR_MEASURES', 'GIVEN', 'COMPUTE', 'RD_DISTORTION', 'LABELS', 'SEMANTIC',
-           'SPEAKER', 'SHOWN', 'ExperimentError', 'Rows', 'Measures', 'ARPlan', 'ExperimentConfig', 'both_targets',
-           'phase0_conditions', 'check_experiment', 'load_config', 'Row', 'setting_label', 'experiment_rows',
-           'row_seeds', 'columns_of', 'folder_name', 'ar_folder', 'cell_path', 'cell', 'Context', 'encoder_cell',
-           'catalogue_spec', 'for_weights', 'store_cell', 'recon_cell', 'phase0_cell', 'coarseness_cell',
-           'geometry_cell', 'ar_cell', 'resolved', 'prepare_experiment', 'row_numbers', 'run_experiment', 'log_call',
-           'compute_seconds', 'experiment_plan', 'bits_per_second', 'with_derived', 'seed_interval', 'common',
-           'summarise', 'verdict', 'iv', 'rank_agreement', 'plot_points', 'experiment_figures', 'answer_objectives',
-           'answer_vae', 'answer_structure', 'ratio_interval', 'answer_dual', 'answer_memory', 'answer_coarseness',
-           'answer_future', 'answer_semantic', 'answer_controls', 'answers', 'answers_markdown', 'experiment_page']
+__all__ = ['AR_SETTINGS', 'PRESETS', 'SECONDS', 'GEOMETRY_COLUMNS', 'AR_MEASURES', 'GIVEN', 'COMPUTE', 'RD_DISTORTION', 'LABELS',
+           'SEMANTIC', 'SPEAKER', 'SHOWN', 'ExperimentError', 'Rows', 'Measures', 'ARPlan', 'ExperimentConfig',
+           'both_targets', 'phase0_conditions', 'check_experiment', 'load_config', 'Row', 'setting_label',
+           'experiment_rows', 'row_seeds', 'columns_of', 'folder_name', 'ar_folder', 'cell_path', 'cell',
+           'cell_seconds', 'Context', 'encoder_cell', 'catalogue_spec', 'for_weights', 'store_cell', 'recon_cell',
+           'phase0_cell', 'coarseness_cell', 'geometry_cell', 'ar_cell', 'resolved', 'prepare_experiment',
+           'row_numbers', 'run_experiment', 'log_call', 'compute_seconds', 'experiment_plan', 'bits_per_second',
+           'with_derived', 'seed_interval', 'common', 'summarise', 'verdict', 'iv', 'rank_agreement', 'plot_points',
+           'experiment_figures', 'answer_objectives', 'answer_vae', 'answer_structure', 'ratio_interval', 'answer_dual',
+           'answer_memory', 'answer_coarseness', 'answer_future', 'answer_semantic', 'answer_controls', 'answers',
+           'answers_markdown', 'experiment_page']
 
 # %% ../nbs/80_experiment.ipynb #da849412
 class ExperimentError(LatentlabError, ValueError):
@@ -319,15 +320,27 @@ def cell_path(out:Path, row:Row, seed:int, column:str) -> Path:
     "Where one cell's numbers are kept."
     return out/'cells'/row.label/f's{seed}'/f'{column}.json'
 
+SECONDS = '_seconds'     # a cell's compute time, kept in its file but not a column of the table
+
 def cell(out:Path, row:Row, seed:int, column:str, compute, counts:dict|None=None) -> dict:
-    "The numbers of one cell: read from `out/cells/`, or computed by `compute()` and written there atomically (counted in `counts`)."
+    "The numbers of one cell: read from `out/cells/`, or computed by `compute()` and written there atomically with the seconds it took (counted in `counts`)."
     path = cell_path(out, row, seed, column)
-    if path.exists(): return json.loads(path.read_text())
-    numbers = compute()
-    if counts is not None: counts['computed'] = counts.get('computed', 0) + 1
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_json(path, numbers)
-    return numbers
+    if path.exists(): numbers = json.loads(path.read_text())
+    else:
+        t0 = time.perf_counter()
+        found = compute()
+        numbers = found | {SECONDS: round(time.perf_counter() - t0, 2)}
+        if counts is not None: counts['computed'] = counts.get('computed', 0) + 1
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_json(path, numbers)
+    return {k: v for k, v in numbers.items() if k != SECONDS}
+
+def cell_seconds(out) -> pd.DataFrame:
+    "What each cell of `out` took to compute: a row per cell (`row`, `seed`, `column`, `seconds`; NaN for a cell computed before cells were timed)."
+    files = sorted(Path(out).glob('cells/*/s*/*.json'))
+    return pd.DataFrame([dict(row=f.parent.parent.name, seed=int(f.parent.name[1:]), column=f.stem,
+                              seconds=json.loads(f.read_text()).get(SECONDS, np.nan)) for f in files],
+                        columns=['row', 'seed', 'column', 'seconds'])
 
 # %% ../nbs/80_experiment.ipynb #1fc18219
 class Context:

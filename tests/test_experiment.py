@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import LATENTLAB, latentlab, needs_real
+from latentlab.experiment import cell_seconds
 
 KINDS = {'control', 'logmel', 'pretrained', 'random', 'trained', 'dual'}
 COLUMNS = ('recon_db', 'phase0_dx', 'phase0_x', 'phase0_dx_train', 'phase0_dx_random', 'best_dx', 'best_x',
@@ -74,6 +75,8 @@ def test_rerun_reads_every_cell(done, env):
     assert {p: p.stat().st_mtime_ns for p in (out/'cells').rglob('*.json')} == before
     first, again = json.loads((out/'timing.json').read_text())['calls'][:2]
     assert first['computed'] == first['cells'] == len(before) and again['computed'] == 0
+    took = cell_seconds(out)                       # every cell kept what it took, and together no more than the first call
+    assert len(took) == len(before) and (took.seconds > 0).all() and took.seconds.sum() <= first['seconds']
 
 def test_killed_experiment_resumes_to_the_same_table(done, env, tmp_path):
     ref, _ = done
