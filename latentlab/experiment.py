@@ -42,8 +42,8 @@ __all__ = ['AR_SETTINGS', 'PRESETS', 'SECONDS', 'GEOMETRY_COLUMNS', 'AR_MEASURES
            'row_numbers', 'run_experiment', 'log_call', 'compute_seconds', 'experiment_plan', 'bits_per_second',
            'with_derived', 'seed_interval', 'common', 'summarise', 'verdict', 'iv', 'rank_agreement', 'plot_points',
            'experiment_figures', 'answer_objectives', 'answer_vae', 'answer_structure', 'ratio_interval', 'answer_dual',
-           'answer_memory', 'answer_coarseness', 'answer_future', 'answer_semantic', 'answer_controls', 'answers',
-           'answers_markdown', 'experiment_page']
+           'answer_memory', 'answer_coarseness', 'optimism_line', 'answer_future', 'answer_semantic', 'answer_controls',
+           'answers', 'answers_markdown', 'experiment_page']
 
 # %% ../nbs/80_experiment.ipynb #da849412
 class ExperimentError(LatentlabError, ValueError):
@@ -465,15 +465,17 @@ def phase0_cell(ctx:Context, row:Row, seed:int) -> dict:
     return out
 
 def coarseness_cell(ctx:Context, row:Row, seed:int) -> dict:
-    "The coarseness sweep's best condition per target (chosen in-sample) and its held-out ratio."
+    "The coarseness sweep's best condition per target (chosen in-sample): its held-out and in-sample ratios, and random clusters' held-out ratio there."
     conds = both_targets(ctx.cfg.measure.coarseness)
     table = variance_ratio(ctx.store(row, seed), conds, refs=False, n_boot=ctx.cfg.measure.n_boot, seed=seed)
-    look = table[table.method == 'lookup']
     out = {}
-    for target, t in look.groupby('target'):
-        train, held = t[t.split == 'train'].set_index('condition'), t[t.split == 'heldout'].set_index('condition')
+    for target, t in table.groupby('target'):
+        at = lambda split, method: t[(t.split == split) & (t.method == method)].set_index('condition')
+        train, held = at('train', 'lookup'), at('heldout', 'lookup')
         best = train.ratio.idxmin()
         out |= {f'best_{target}': held.ratio[best], f'best_{target}_lo': held.lo[best], f'best_{target}_hi': held.hi[best],
+                f'best_{target}_train': train.ratio[best], f'best_{target}_train_lo': train.lo[best],
+                f'best_{target}_train_hi': train.hi[best], f'best_{target}_random': at('heldout', 'random').ratio[best],
                 f'best_{target}_condition': best}
     return out
 
@@ -914,7 +916,15 @@ def answer_coarseness(summary:pd.DataFrame) -> list[str]:
             (f"Below the 0.6 criterion at the chosen condition: {', '.join(below)}." if below else
              "No latent space falls below the 0.6 criterion at the condition chosen on the training speakers: "
              "coarseness, as chosen, does not rescue the lookup.")
-            + (f" No interval for {', '.join(unknown)}: not judged." if unknown else '')]
+            + (f" No interval for {', '.join(unknown)}: not judged." if unknown else '')] + optimism_line(swept, num)
+
+def optimism_line(swept:pd.DataFrame, num) -> list[str]:
+    "How much choosing the sweep's condition on the training speakers flatters it, and what random clusters give at that condition."
+    train, held, rand = (num(k)[swept.index] for k in ('best_dx_train', 'best_dx', 'best_dx_random'))
+    if train.isna().all(): return []
+    return [f"At the chosen condition the training speakers' ratio is {train.median():.3f} at the median over rows, the "
+            f"held-out speakers' {held.median():.3f} (the choice flatters it by {(held - train).median():.3f}); random "
+            f"clusters of the same sizes give {rand.median():.3f} there."]
 
 def answer_future(summary:pd.DataFrame) -> list[str]:
     "Open question: does an encoder that sees the future make latents harder to model causally?"
@@ -927,6 +937,8 @@ def answer_future(summary:pd.DataFrame) -> list[str]:
             lines.append(f"{r.latent}: AR NLL/dim {iv(r, 'plain_nll_dim')} vs causal {iv(b, 'plain_nll_dim')} "
                          f"({verdict(r, b, 'plain_nll_dim')}); reconstruction {iv(r, 'recon_db', 2)} vs {iv(b, 'recon_db', 2)} dB.")
     return lines
+
+def _against(v:str) -> str: return {'lower': 'lower than', 'higher': 'higher than', 'no different': 'no different from'}.get(v, f'{v} against')
 
 SEMANTIC = ('whisper-tiny',)          # encoders trained towards words
 SPEAKER = ('ge2e',)                   # trained to tell speakers apart; the rest (log-mel, codecs, deepfilter, speech-embedding) acoustic
@@ -941,8 +953,10 @@ def answer_semantic(summary:pd.DataFrame) -> list[str]:
     return [f"{r.latent}: Phase 0 Δx {iv(r, 'phase0_dx')}, AR NLL/dim {iv(r, 'plain_nll_dim')}." for _, r in
             t.iterrows()] + [
             f"Semantic ({', '.join(sem.latent)}) mean NLL/dim {sem.plain_nll_dim.mean():.3f} against acoustic "
-            f"{aco.plain_nll_dim.mean():.3f} ({', '.join(aco.latent)}; speaker encoders left out); with {len(sem)} semantic "
-            "encoder(s) this is a description, not a test."]
+            f"{aco.plain_nll_dim.mean():.3f} ({', '.join(aco.latent)}; speaker encoders left out). Row by row, with the "
+            "intervals across AR seeds: " + '; '.join(f"{a.latent} {_against(verdict(a, b, 'plain_nll_dim'))} {b.latent}"
+                                                      for _, a in sem.iterrows() for _, b in aco.iterrows()) +
+            f". With {len(sem)} semantic encoder(s) this describes these encoders; it does not test semantic latents against acoustic ones."]
 
 def answer_controls(summary:pd.DataFrame) -> list[str]:
     "The positive controls: does each measure find the known answer?"

@@ -8,7 +8,7 @@ from conftest import LATENTLAB, latentlab, needs_real
 from latentlab.experiment import cell_seconds
 
 KINDS = {'control', 'logmel', 'pretrained', 'random', 'trained', 'dual'}
-COLUMNS = ('recon_db', 'phase0_dx', 'phase0_x', 'phase0_dx_train', 'phase0_dx_random', 'best_dx', 'best_x',
+COLUMNS = ('recon_db', 'phase0_dx', 'phase0_x', 'phase0_dx_train', 'phase0_dx_random', 'best_dx', 'best_x', 'best_dx_train', 'best_dx_random',
            'dx_within_participation_ratio', 'bic_components', 'x_twonn', 'speaker_share', 'plain_nll_dim', 'error',
            'nats_per_s', 'bits_per_s', 'memory_gain', 'stabiliser_drift_change', 'plain_drift_mean')
 
