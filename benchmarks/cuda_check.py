@@ -1,6 +1,8 @@
 """The CUDA paths that CPU cannot show, on a lent GPU: each check prints one line (ok or the error) and the next runs.
 
 - encoder training on the GPU: every bottleneck, bf16 autocast, the objectives with their own heads;
+- the SEANet waveform codec on the GPU (auraloss's STFT and mel losses, SI-SDR, STOI and PESQ), at its default
+  width and at EnCodec's (channels=512), in float32 and bf16;
 - a trained run opened as an encoder on the GPU, and its latents against the CPU's;
 - AR training on the GPU (gmm with memory and CALM's stabilisers, flow, conditional), bf16, its held-out measures
   and rollouts;
@@ -56,6 +58,19 @@ def main():
                 h = json.loads((run/'eval.json').read_text())['heldout']
                 done.append(f"{b}/{precision} {h['mel_distance_db']:.2f} dB")
         return ', '.join(done)
+
+    @check("waveform codec on the device: default width and EnCodec's (channels=512), fp32 and bf16")
+    def _():
+        done = []
+        for channels in (128, 512):
+            for precision in ('float32', 'bfloat16'):
+                t0 = time.perf_counter()
+                run = train_encoder(out/f'wave-{channels}-{precision}', AEConfig(kind='wave', channels=channels),
+                                    [dict(name='predictability', lam=.1)], short(precision=precision), corpus, device=dev, progress=False)
+                h = json.loads((run/'eval.json').read_text())['heldout']
+                done.append(f"{channels}/{precision} {time.perf_counter() - t0:.0f} s, {h['mel_distance_db']:.2f} dB, "
+                            + ', '.join(f"{k} {h[k]:.2f}" for k in ('si_sdr', 'stoi', 'pesq') if k in h))
+        return '; '.join(done)
 
     @check("a trained run as an encoder on the device, against cpu")
     def _():

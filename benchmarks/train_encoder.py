@@ -8,7 +8,10 @@ Measures, in one run so the machine's load is shared by all figures:
 - the seconds of one pass over the 65-minute LibriSpeech sample (as many steps as its training chunks fill), from
   the bare step and measured through `train_encoder` itself on the training speakers (5.6 s here, 2026-11-27);
 - whether bf16 autocast keeps the results: one short run in each precision, its losses and Phase 0 ratio;
-- with `--sweep`, the wall time of an 8-run λ sweep with Phase 0 on each (`latentlab sweep-encoders`).
+- with `--sweep`, the wall time of an 8-run λ sweep with Phase 0 on each (`latentlab sweep-encoders`);
+- with `--kind wave`, the same figures for the SEANet waveform codec instead of the mel models, at its default width
+  and at EnCodec's (`channels=512`: 32 channels at the waveform doubling to 512 at 12.5 Hz, 5.8M parameters), the
+  size a lent GPU would train (`latentlab train-encoder --model kind=wave channels=512`).
 Targets on 2 CPU cores: >= 30% of the fp32 peak, a pass in <= 60 s, the sweep in <= 30 min; on a lent GPU, the
 sweep >= 20x faster than on 2 CPU cores (`--device cuda`: the peaks, steps and runs on the GPU; the sweep's
 training and extraction on the GPU, its Phase 0 on the CPU cores). Seen on a lent H100 (16 cores): 74 s one at a
@@ -20,7 +23,7 @@ sweep (`audio_cache`; a synthetic corpus is also made once) took the part outsid
 for that sweep on 2 cores of an AMD EPYC without AMX (2026-11-26; 246 s to 231 s in all, the same table to every
 printed decimal), and from 15.4 s to 8.9 s for a 4-run sweep of 100 steps on `espeak`.
 
-    .venv/bin/python benchmarks/train_encoder.py [--steps 20] [--batch-size 16] [--sweep [--jobs N]] [--device cuda]
+    .venv/bin/python benchmarks/train_encoder.py [--steps 20] [--batch-size 16] [--kind wave] [--sweep [--jobs N]] [--device cuda]
 """
 import argparse, contextlib, os, tempfile, time
 from pathlib import Path
@@ -63,6 +66,10 @@ def step_seconds(obj, opt, x, mask, steps:int, precision:str, device:str='cpu') 
     sync(device)
     return (time.perf_counter() - t0) / steps
 
+KINDS = {'mel': [('mel (default)', AEConfig()), ('mel + 2 transformer layers', AEConfig(transformer_layers=2))],
+         'wave': [('wave (default, channels=128)', AEConfig(kind='wave')),
+                  ("wave at EnCodec's width (channels=512)", AEConfig(kind='wave', channels=512))]}
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--steps', type=int, default=20)
@@ -70,6 +77,7 @@ def main():
     p.add_argument('--sweep', action='store_true', help="also time an 8-run λ sweep on the real sample")
     p.add_argument('--jobs', type=int, default=1, help="--sweep: runs at a time, each in a process of its own")
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu', help="cpu or cuda (default: cuda when present)")
+    p.add_argument('--kind', choices=KINDS, default='mel', help="mel: the mel autoencoders (default); wave: the SEANet codec at two widths")
     a = p.parse_args()
     dev = a.device
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores, device {dev}"
@@ -78,26 +86,28 @@ def main():
     peaks = {'float32': matmul_peak(torch.float32, dev), 'bfloat16': matmul_peak(torch.bfloat16, dev)}
     for k, v in peaks.items(): print(f"matmul peak {k:8s}: {v / 1e9:6.1f} GFLOP/s")
     t = TrainConfig(batch_size=a.batch_size)
-    for name, cfg in [('mel (default)', AEConfig()), ('mel + 2 transformer layers', AEConfig(transformer_layers=2))]:
+    for name, cfg in KINDS[a.kind]:
         torch.manual_seed(0)
         model = build_model(cfg)
         obj = Objective(model, [dict(name='predictability', lam=0.1)]).to(dev)
         opt = make_optimizer(obj, t)
-        x = torch.randn(a.batch_size, t.chunk_frames * model.stride, cfg.n_mels, device=dev)
+        wave = cfg.kind == 'wave'
+        x = torch.randn(a.batch_size, t.chunk_frames * model.stride, 1 if wave else cfg.n_mels, device=dev) * (0.1 if wave else 1)
         mask = torch.ones(x.shape[:2], dtype=torch.bool, device=dev)
         flops = step_flops(obj, x, mask)
         print(f"\n{name}: {n_params(model) / 1e6:.2f} M parameters, {flops / 1e9:.2f} GFLOP per step "
-              f"(batch {a.batch_size} × {t.chunk_frames * model.stride} mel frames)")
+              f"(batch {a.batch_size} × {t.chunk_frames * model.stride} {'samples' if wave else 'mel frames'})")
         for precision in ('float32', 'bfloat16'):
             s = step_seconds(obj, opt, x, mask, a.steps, precision, dev)
             print(f"  {precision:8s}: {s * 1e3:6.1f} ms/step, {flops / s / 1e9:6.1f} GFLOP/s = "
                   f"{flops / s / peaks['float32']:5.1%} of the fp32 peak, {flops / s / peaks['bfloat16']:5.1%} of bf16's")
-        if name.startswith('mel (default)'):
-            sample_frames = 65.1 * 60 * cfg.mel_rate
+        if name == KINDS[a.kind][0][0]:
+            sample_frames = 65.1 * 60 * (cfg.sample_rate if wave else cfg.mel_rate)
             steps = sample_frames / (a.batch_size * t.chunk_frames * model.stride)
             s = step_seconds(obj, opt, x, mask, a.steps, 'float32', dev)
-            print(f"  one pass over the 65-minute sample, from the bare step: {steps:.0f} steps, {steps * s:.1f} s (target <= 60 s)")
-            measured_pass(a.batch_size, dev)
+            print(f"  one pass over the 65-minute sample, from the bare step: {steps:.0f} steps, {steps * s:.1f} s"
+                  + ('' if wave else ' (target <= 60 s)'))
+            if not wave: measured_pass(a.batch_size, dev)
             gpu = dev.startswith('cuda')
             acts = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA] if gpu else [])
             with torch.profiler.profile(activities=acts) as prof:
@@ -107,7 +117,7 @@ def main():
             by = 'self_cuda_time_total' if gpu else 'self_cpu_time_total'
             print(f"  where the time goes (top operators by {by.replace('_', ' ')}):")
             print('\n'.join('    ' + l for l in prof.key_averages().table(sort_by=by, row_limit=8).splitlines()))
-    precision_check(device=dev)
+    precision_check(device=dev, cfg=KINDS[a.kind][0][1])
     if a.sweep: sweep(device=dev, jobs=a.jobs)
 
 def measured_pass(batch_size:int, device:str='cpu'):
@@ -131,8 +141,8 @@ def measured_pass(batch_size:int, device:str='cpu'):
     print(f"  one pass measured through train_encoder: {t.steps} steps over the training speakers' {frames / AEConfig().mel_rate / 60:.1f} "
           f"minutes, {loop:.1f} s in the loop (target for the whole 65-minute sample <= 60 s; the features took {took:.0f} s, once per sweep)")
 
-def precision_check(steps:int=150, device:str='cpu'):
-    "Does bf16 autocast keep the results? The same run in float32 and bfloat16: losses, held-out mel distance, Phase 0."
+def precision_check(steps:int=150, device:str='cpu', cfg:AEConfig|None=None):
+    "Does bf16 autocast keep the results? The same run of `cfg` (the default mel model) in float32 and bfloat16: losses, held-out mel distance, Phase 0."
     from latentlab.train.runs import train_encoder, read_metrics
     from latentlab.train.sweep import measure_run
     from latentlab.measure.probe import grid
@@ -142,7 +152,7 @@ def precision_check(steps:int=150, device:str='cpu'):
     with tempfile.TemporaryDirectory() as d:
         for precision in ('float32', 'bfloat16'):
             t0 = time.perf_counter()
-            run = train_encoder(f'{d}/{precision}', AEConfig(), [dict(name='predictability', lam=1.)],
+            run = train_encoder(f'{d}/{precision}', cfg or AEConfig(), [dict(name='predictability', lam=1.)],
                                 TrainConfig(steps=steps, ckpt_every=steps, precision=precision), corpus, progress=False,
                                 device=device)
             took = time.perf_counter() - t0

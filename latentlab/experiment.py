@@ -35,10 +35,10 @@ from .models.runs import ARTrainConfig, store_label, train_ar
 # %% auto #0
 __all__ = ['AR_SETTINGS', 'PRESETS', 'SECONDS', 'GEOMETRY_COLUMNS', 'AR_MEASURES', 'GIVEN', 'COMPUTE', 'RD_DISTORTION', 'LABELS',
            'SEMANTIC', 'SPEAKER', 'SHOWN', 'ExperimentError', 'Rows', 'Measures', 'ARPlan', 'ExperimentConfig',
-           'both_targets', 'phase0_conditions', 'check_experiment', 'load_config', 'Row', 'setting_label',
-           'experiment_rows', 'row_seeds', 'columns_of', 'folder_name', 'ar_folder', 'cell_path', 'cell',
-           'cell_seconds', 'Context', 'encoder_cell', 'catalogue_spec', 'for_weights', 'store_cell', 'recon_cell',
-           'phase0_cell', 'coarseness_cell', 'geometry_cell', 'ar_cell', 'resolved', 'prepare_experiment',
+           'both_targets', 'trained_settings', 'phase0_conditions', 'check_experiment', 'load_config', 'Row',
+           'setting_label', 'experiment_rows', 'row_seeds', 'columns_of', 'folder_name', 'ar_folder', 'cell_path',
+           'cell', 'cell_seconds', 'Context', 'encoder_cell', 'catalogue_spec', 'for_weights', 'store_cell',
+           'recon_cell', 'phase0_cell', 'coarseness_cell', 'geometry_cell', 'ar_cell', 'resolved', 'prepare_experiment',
            'row_numbers', 'run_experiment', 'log_call', 'compute_seconds', 'experiment_plan', 'bits_per_second',
            'with_derived', 'seed_interval', 'common', 'summarise', 'verdict', 'iv', 'rank_agreement', 'plot_points',
            'experiment_figures', 'answer_objectives', 'answer_vae', 'answer_structure', 'ratio_interval', 'answer_dual',
@@ -60,7 +60,7 @@ class Rows:
     pretrained:list=field(default_factory=list)                    # offline pretrained encoders (PRETRAINED)
     random:list=field(default_factory=lambda: ['mimi', 'encodec', 'dac'])   # codecs with random weights
     random_size:str='full'          # 'full': the real architectures; 'small': the tiny configs the tests use
-    trained:str='bottleneck=ae,vae objective=none,predictability lam=1'    # a sweep grid (`latentlab sweep-encoders`)
+    trained:str|list='bottleneck=ae,vae objective=none,predictability lam=1'    # a sweep grid (`latentlab sweep-encoders`), or a list of grids joined
     dual:list=field(default_factory=lambda: list(DUALS))            # dual-latent architectures
     dual_objective:str='predictability'    # z_dyn's objective in the dual encoders
     dual_lam:float=1.
@@ -115,6 +115,11 @@ def both_targets(spec:str) -> list:
     "The conditions of grid `spec`, for Δx and x unless it names its targets."
     return parse_grid(spec if 'target=' in spec else spec + ' target=dx,x')
 
+def trained_settings(rows:Rows) -> list[dict]:
+    "The settings of the trained rows: `rows.trained`'s grid, or its grids' joined in order (a setting in two grids once)."
+    settings = [s for g in ([rows.trained] if isinstance(rows.trained, str) else rows.trained) if g for s in parse_sweep(g)]
+    return [s for i, s in enumerate(settings) if s not in settings[:i]]
+
 def phase0_conditions(cfg:ExperimentConfig) -> list:
     "The Phase 0 conditions of the `phase0` column: the seed conditions, or the config's grid."
     c = cfg.measure.conditions
@@ -133,7 +138,9 @@ def check_experiment(cfg:ExperimentConfig) -> None:
     if unknown := sorted(set(cfg.ar.settings) - set(AR_SETTINGS)): bad('ar.settings', f"{unknown}: use any of {list(AR_SETTINGS)}")
     if 'plain' not in cfg.ar.settings: bad('ar.settings', "include 'plain': every other setting is compared with it")
     try:
-        settings = parse_sweep(r.trained) if r.trained else []
+        if not isinstance(r.trained, (str, list)) or not all(isinstance(g, str) for g in ([r.trained] if isinstance(r.trained, str) else r.trained)):
+            bad('rows.trained', f"give a grid ('bottleneck=ae,vae lam=0,1') or a list of grids, not {r.trained!r}")
+        settings = trained_settings(r)
         keys = {k for s in settings for k in s}
         if 'dual' in keys: bad('rows.trained', "set dual latents in rows.dual, not in the grid")
         if clash := sorted(keys & {'kind', 'seed', 'heldout', 'split_seed'}):
@@ -165,7 +172,7 @@ controls = ["walk:speakers=4,utts=8,dim=4"]
 pretrained = ["ge2e"]
 random = ["mimi"]
 random_size = "small"
-trained = "objective=none,predictability lam=1"
+trained = ["objective=none,predictability lam=1", "objective=none causal=false"]
 dual = ["residual"]
 
 [encoder]
@@ -229,7 +236,8 @@ seeds = [0, 1, 2]
 controls = ["walk", "walk:dim=4,noise=2.5"]
 pretrained = ["whisper-tiny", "ge2e", "speech-embedding", "deepfilter"]
 random = ["mimi", "encodec", "dac"]
-trained = "bottleneck=ae,vae,fsq objective=none,predictability,concentration,cpc lam=0.3,1"
+trained = ["bottleneck=ae,vae,fsq objective=none,predictability,concentration,cpc lam=0.3,1",
+           "bottleneck=ae objective=none,predictability lam=1 causal=false"]
 dual = ["hierarchical", "parallel", "residual"]
 
 [encoder]
@@ -288,7 +296,7 @@ def experiment_rows(cfg:ExperimentConfig) -> list[Row]:
     if r.logmel: rows.append(Row('log-mel', 'logmel', 'logmel'))
     rows += [Row(p, 'pretrained', p) for p in r.pretrained]
     rows += [Row(f'{c} (random)', 'random', c) for c in r.random]
-    rows += [Row(f'trained {setting_label(s)}', 'trained', run_name(s), s) for s in (parse_sweep(r.trained) if r.trained else [])]
+    rows += [Row(f'trained {setting_label(s)}', 'trained', run_name(s), s) for s in trained_settings(r)]
     for d in r.dual:
         s = dict(dual=d, objective=r.dual_objective, lam=r.dual_lam)
         s = s if r.dual_lam and r.dual_objective != 'none' else dict(dual=d, objective='none', lam=0)
@@ -928,8 +936,11 @@ def optimism_line(swept:pd.DataFrame, num) -> list[str]:
 
 def answer_future(summary:pd.DataFrame) -> list[str]:
     "Open question: does an encoder that sees the future make latents harder to model causally?"
-    if 'causal' not in summary or summary.causal.nunique() < 2:
-        return ["Not asked by this config: add causal=true,false to rows.trained to compare encoders that see the future."]
+    if 'causal' in summary:               # a trained row whose grid left causal out has the default, a causal encoder
+        summary = summary.assign(causal=summary.causal.where(summary.causal.notna() | (summary.kind != 'trained'), AEConfig().causal))
+    if 'causal' not in summary or summary[summary.kind == 'trained'].causal.nunique() < 2:
+        return ["Not asked by this config: add causal=true,false to rows.trained, or a grid of its own such as "
+                "'objective=none,predictability lam=1 causal=false' (rows.trained = [GRID, ...]), to compare encoders that see the future."]
     lines = []
     for _, r in _rows(summary, kind='trained', causal=False).iterrows():
         b = _twin(summary, r, causal=True)

@@ -64,6 +64,9 @@ def test_answers_come_from_the_numbers(done):
     assert np.isclose(pair.two_stage_bits_per_s, by_seed.mean()) and pair.rec_given_dims == pair.dim - dyn.dim
     assert f"{pair.two_stage_bits_per_s:.0f} [" in two and f"z_rec given z_dyn {pair.rec_given_bits_per_s:.0f} [" in two
     for q in ('Controls', '1a.', '1b.', '2.', '3.', 'Engram', 'coarseness', 'future', 'semantic'): assert q in answers, q
+    ahead, causal = (s[(s.kind == 'trained') & (s.objective == 'none') & (s.causal.fillna(True) == c)].iloc[0] for c in (False, True))
+    line = next(l for l in answers.splitlines() if l.startswith(f"- {ahead.latent}: AR NLL/dim"))   # seeing the future, asked
+    assert f"{ahead.plain_nll_dim:.3f} [" in line and f"vs causal {causal.plain_nll_dim:.3f} [" in line, line
 
 def test_rerun_reads_every_cell(done, env):
     out, _ = done
@@ -163,6 +166,7 @@ def test_large_preset_plans_its_jobs(tmp_path):
     jobs = r.stdout.splitlines()
     rows = experiment_rows(cfg)                  # a dual's two rows (z_dyn, the pair) share one encoder
     runs = len([r for r in rows if r.kind == 'trained']) + len({json.dumps(r.setting, sort_keys=True) for r in rows if r.kind == 'dual'})
-    assert sum(j.startswith('latentlab train-encoder') for j in jobs) == runs * len(cfg.seeds) == (21 + 3) * 3
+    assert sum(j.startswith('latentlab train-encoder') for j in jobs) == runs * len(cfg.seeds) == (21 + 2 + 3) * 3
+    assert sum('causal=False' in j.split() for j in jobs if j.startswith('latentlab train-encoder')) == 2 * 3   # the encoders that see the future
     assert all(j.endswith('--shard $I/$N') for j in jobs if j.startswith('latentlab extract'))
     assert {'bottleneck=vae', 'bottleneck=fsq'} <= {w for j in jobs for w in j.split()}

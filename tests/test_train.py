@@ -51,6 +51,10 @@ def test_refusals_name_the_problem(tmp_path):
     opt.write_bytes(opt.read_bytes()[:500])
     r = latentlab(*args, '--out', tmp_path/'run', '--resume')
     assert r.returncode == 2 and 'optimizer.pt' in r.stderr and 'damaged' in r.stderr, r.stderr
+    model = opt.with_name('model.safetensors')                 # the encoder's weights in the checkpoint, cut short
+    model.write_bytes(model.read_bytes()[:model.stat().st_size // 2])
+    r = latentlab(*args, '--out', tmp_path/'run', '--resume')
+    assert r.returncode == 2 and 'model.safetensors' in r.stderr and 'damaged' in r.stderr, r.stderr
     r = latentlab('train-encoder', *BASE, '--model', 'dimm=3', '--out', tmp_path/'x')
     assert r.returncode == 2 and 'dimm' in r.stderr, r.stderr
 
@@ -61,6 +65,17 @@ def test_two_gloo_processes_match_one(tmp_path):
     assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-5
     moved = json.loads((tmp_path/'two'/'metrics.jsonl').read_text().splitlines()[-1])['step']
     assert moved == 6
+
+def test_vq_under_two_gloo_processes_counts_the_whole_batch(tmp_path):
+    """A VQ encoder trains under torchrun end to end, and its codebook learns from the whole batch: the EMA counts sum
+    to decay·before + (1 − decay)·(frames of the global batch) at every step, in one process and in two alike."""
+    args = ['train-encoder', *[a if a != 'ae' else 'vq' for a in BASE], '--model', 'codebook=64', '--steps', 6,
+            '--train', 'ckpt_every=6', 'warmup=2']
+    a, b = map(weights, one_and_two_processes(args, tmp_path))
+    key = next(k for k in a if k.endswith('vq.cluster_size'))
+    whole = 64 * 0.99**6 + 8 * 32 * (1 - 0.99**6)                      # 64 codes begun at 1 each; 8 windows of 32 frames a step
+    assert abs(a[key].sum().item() - whole) < 1e-3 and abs(b[key].sum().item() - whole) < 1e-3, (a[key].sum(), b[key].sum(), whole)
+    assert json.loads((tmp_path/'two'/'metrics.jsonl').read_text().splitlines()[-1])['step'] == 6
 
 def test_sweep_cli(tmp_path):
     "A sweep from the command line, one run at a time and two at a time in processes of their own: the same table."
