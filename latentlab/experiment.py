@@ -36,14 +36,14 @@ from .models.runs import ARTrainConfig, store_label, train_ar
 __all__ = ['AR_SETTINGS', 'PRESETS', 'SECONDS', 'GEOMETRY_COLUMNS', 'AR_MEASURES', 'GIVEN', 'COMPUTE', 'RD_DISTORTION', 'LABELS',
            'SEMANTIC', 'SPEAKER', 'SHOWN', 'ExperimentError', 'Rows', 'Measures', 'ARPlan', 'ExperimentConfig',
            'both_targets', 'trained_settings', 'phase0_conditions', 'check_experiment', 'load_config', 'Row',
-           'setting_label', 'experiment_rows', 'row_seeds', 'columns_of', 'folder_name', 'ar_folder', 'cell_path',
-           'cell', 'cell_seconds', 'Context', 'encoder_cell', 'catalogue_spec', 'for_weights', 'store_cell',
-           'recon_cell', 'phase0_cell', 'coarseness_cell', 'geometry_cell', 'ar_cell', 'resolved', 'prepare_experiment',
-           'row_numbers', 'run_experiment', 'log_call', 'compute_seconds', 'experiment_plan', 'bits_per_second',
-           'with_derived', 'seed_interval', 'common', 'summarise', 'verdict', 'iv', 'rank_agreement', 'plot_points',
-           'experiment_figures', 'answer_objectives', 'answer_vae', 'answer_structure', 'ratio_interval', 'answer_dual',
-           'answer_memory', 'answer_coarseness', 'optimism_line', 'answer_future', 'answer_semantic', 'answer_controls',
-           'answers', 'answers_markdown', 'experiment_page']
+           'setting_label', 'row_setting', 'experiment_rows', 'row_seeds', 'columns_of', 'folder_name', 'ar_folder',
+           'cell_path', 'cell', 'cell_seconds', 'Context', 'encoder_cell', 'catalogue_spec', 'for_weights',
+           'store_cell', 'recon_cell', 'phase0_cell', 'coarseness_cell', 'geometry_cell', 'ar_cell', 'resolved',
+           'prepare_experiment', 'row_numbers', 'run_experiment', 'log_call', 'compute_seconds', 'experiment_plan',
+           'bits_per_second', 'with_derived', 'seed_interval', 'common', 'summarise', 'verdict', 'iv', 'rank_agreement',
+           'plot_points', 'experiment_figures', 'answer_objectives', 'answer_vae', 'answer_structure', 'ratio_interval',
+           'answer_dual', 'answer_memory', 'answer_coarseness', 'optimism_line', 'answer_future', 'answer_semantic',
+           'answer_controls', 'answers', 'answers_markdown', 'experiment_page']
 
 # %% ../nbs/80_experiment.ipynb #da849412
 class ExperimentError(LatentlabError, ValueError):
@@ -289,6 +289,10 @@ def setting_label(s:dict) -> str:
     what = 'reconstruction' if s['objective'] == 'none' else f"{s['objective']} λ={s['lam']:g}"
     return ', '.join(rest + [what])
 
+def row_setting(cfg:ExperimentConfig, row:Row) -> dict:
+    "A trained row's grid setting with its encoder's causality made explicit (the grid's, else [encoder]'s, else the default), so rows are compared on it."
+    return dict(causal=cfg.encoder.get('causal', AEConfig().causal)) | row.setting if row.trained else {}
+
 def experiment_rows(cfg:ExperimentConfig) -> list[Row]:
     "The rows of an experiment, in the order of its table."
     r = cfg.rows
@@ -337,14 +341,14 @@ def cell(out:Path, row:Row, seed:int, column:str, compute, counts:dict|None=None
     else:
         t0 = time.perf_counter()
         found = compute()
-        numbers = found | {SECONDS: round(time.perf_counter() - t0, 2)}
+        numbers = found | {SECONDS: round(time.perf_counter() - t0, 4)}
         if counts is not None: counts['computed'] = counts.get('computed', 0) + 1
         path.parent.mkdir(parents=True, exist_ok=True)
         save_json(path, numbers)
     return {k: v for k, v in numbers.items() if k != SECONDS}
 
 def cell_seconds(out) -> pd.DataFrame:
-    "What each cell of `out` took to compute: a row per cell (`row`, `seed`, `column`, `seconds`; NaN for a cell computed before cells were timed)."
+    "What each cell of `out` took to compute: a row per cell (`row`, `seed`, `column`, `seconds`; NaN for a cell computed before cells were timed, the last call's for one interrupted and resumed)."
     files = sorted(Path(out).glob('cells/*/s*/*.json'))
     return pd.DataFrame([dict(row=f.parent.parent.name, seed=int(f.parent.name[1:]), column=f.stem,
                               seconds=json.loads(f.read_text()).get(SECONDS, np.nan)) for f in files],
@@ -545,7 +549,7 @@ def prepare_experiment(out:Path, cfg:ExperimentConfig) -> None:
 def row_numbers(ctx:Context, row:Row, seed:int, bar=None) -> dict:
     "Every cell of `row` at `seed`, computed or read: one row of the per-seed table."
     numbers = dict(latent=row.name, kind=row.kind, seed=seed, predict=row.predict,
-                   **(row.setting or {}), part=row.part)
+                   **row_setting(ctx.cfg, row), part=row.part)
     for column in columns_of(ctx.cfg, row, seed):
         if bar is not None: bar.set_postfix_str(f'{row.name} s{seed} {column}')
         compute = ((lambda c=column: ar_cell(ctx, row, seed, c.removeprefix('ar-'))) if column.startswith('ar-')
@@ -927,17 +931,20 @@ def answer_coarseness(summary:pd.DataFrame) -> list[str]:
             + (f" No interval for {', '.join(unknown)}: not judged." if unknown else '')] + optimism_line(swept, num)
 
 def optimism_line(swept:pd.DataFrame, num) -> list[str]:
-    "How much choosing the sweep's condition on the training speakers flatters it, and what random clusters give at that condition."
+    "The chosen condition on training against held-out speakers, beside the same gap at the seed condition (what choosing adds to it), and random clusters there."
     train, held, rand = (num(k)[swept.index] for k in ('best_dx_train', 'best_dx', 'best_dx_random'))
-    if train.isna().all(): return []
-    return [f"At the chosen condition the training speakers' ratio is {train.median():.3f} at the median over rows, the "
-            f"held-out speakers' {held.median():.3f} (the choice flatters it by {(held - train).median():.3f}); random "
-            f"clusters of the same sizes give {rand.median():.3f} there."]
+    seed_gap = (num('phase0_dx') - num('phase0_dx_train'))[swept.index]
+    both = train.notna() & held.notna() & seed_gap.notna()
+    if not both.any(): return []
+    gap = (held - train)[both]
+    return [f"At the chosen condition the training speakers' ratio is {train[both].median():.3f} at the median over the "
+            f"{int(both.sum())} rows with both, the held-out speakers' {held[both].median():.3f}: held-out minus training "
+            f"{gap.median():+.3f}, against {seed_gap[both].median():+.3f} at the seed condition, so choosing the condition "
+            f"on the training speakers adds {(gap - seed_gap[both]).median():+.3f} to the gap"
+            + (f"; random clusters of the same sizes give {rand[both].median():.3f} there." if rand[both].notna().any() else ".")]
 
 def answer_future(summary:pd.DataFrame) -> list[str]:
     "Open question: does an encoder that sees the future make latents harder to model causally?"
-    if 'causal' in summary:               # a trained row whose grid left causal out has the default, a causal encoder
-        summary = summary.assign(causal=summary.causal.where(summary.causal.notna() | (summary.kind != 'trained'), AEConfig().causal))
     if 'causal' not in summary or summary[summary.kind == 'trained'].causal.nunique() < 2:
         return ["Not asked by this config: add causal=true,false to rows.trained, or a grid of its own such as "
                 "'objective=none,predictability lam=1 causal=false' (rows.trained = [GRID, ...]), to compare encoders that see the future."]

@@ -48,9 +48,11 @@ def test_refusals_name_the_problem(tmp_path):
     r = latentlab(*args, '--lr', 0.01, '--model', 'dim=16', '--out', tmp_path/'run', '--resume')
     assert r.returncode == 2 and 'model.dim, train.lr' in r.stderr, r.stderr
     opt = next((tmp_path/'run'/'checkpoints').glob('step-*'))/'optimizer.pt'
-    opt.write_bytes(opt.read_bytes()[:500])
+    whole = opt.read_bytes()
+    opt.write_bytes(whole[:500])
     r = latentlab(*args, '--out', tmp_path/'run', '--resume')
     assert r.returncode == 2 and 'optimizer.pt' in r.stderr and 'damaged' in r.stderr, r.stderr
+    opt.write_bytes(whole)
     model = opt.with_name('model.safetensors')                 # the encoder's weights in the checkpoint, cut short
     model.write_bytes(model.read_bytes()[:model.stat().st_size // 2])
     r = latentlab(*args, '--out', tmp_path/'run', '--resume')
