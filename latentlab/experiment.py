@@ -35,9 +35,9 @@ from .models.runs import ARTrainConfig, store_label, train_ar
 # %% auto #0
 __all__ = ['AR_SETTINGS', 'PRESETS', 'SECONDS', 'GEOMETRY_COLUMNS', 'AR_MEASURES', 'GIVEN', 'COMPUTE', 'RD_DISTORTION', 'LABELS',
            'SEMANTIC', 'SPEAKER', 'SHOWN', 'ExperimentError', 'Rows', 'Measures', 'ARPlan', 'ExperimentConfig',
-           'both_targets', 'trained_settings', 'phase0_conditions', 'check_experiment', 'load_config', 'Row',
-           'setting_label', 'row_setting', 'experiment_rows', 'row_seeds', 'columns_of', 'folder_name', 'ar_folder',
-           'cell_path', 'cell', 'cell_seconds', 'Context', 'encoder_cell', 'catalogue_spec', 'for_weights',
+           'both_targets', 'trained_settings', 'phase0_conditions', 'codec_weights', 'check_experiment', 'load_config',
+           'Row', 'setting_label', 'row_setting', 'experiment_rows', 'row_seeds', 'columns_of', 'folder_name',
+           'ar_folder', 'cell_path', 'cell', 'cell_seconds', 'Context', 'encoder_cell', 'catalogue_spec', 'for_weights',
            'store_cell', 'recon_cell', 'phase0_cell', 'coarseness_cell', 'geometry_cell', 'ar_cell', 'resolved',
            'prepare_experiment', 'row_numbers', 'run_experiment', 'log_call', 'compute_seconds', 'experiment_plan',
            'bits_per_second', 'with_derived', 'seed_interval', 'common', 'summarise', 'verdict', 'iv', 'rank_agreement',
@@ -60,6 +60,7 @@ class Rows:
     pretrained:list=field(default_factory=list)                    # offline pretrained encoders (PRETRAINED)
     random:list=field(default_factory=lambda: ['mimi', 'encodec', 'dac'])   # codecs with random weights
     random_size:str='full'          # 'full': the real architectures; 'small': the tiny configs the tests use
+    codecs:list|dict=field(default_factory=list)   # codecs with real weights: names (their hub weights) or {name = "hub id or folder"}
     trained:str|list='bottleneck=ae,vae objective=none,predictability lam=1'    # a sweep grid (`latentlab sweep-encoders`), or a list of grids joined
     dual:list=field(default_factory=lambda: list(DUALS))            # dual-latent architectures
     dual_objective:str='predictability'    # z_dyn's objective in the dual encoders
@@ -125,6 +126,10 @@ def phase0_conditions(cfg:ExperimentConfig) -> list:
     c = cfg.measure.conditions
     return list(SEED) if c == 'seed' else both_targets(c)
 
+def codec_weights(rows:Rows) -> dict[str, str]:
+    "Each real-weight codec of `rows.codecs` and where its weights come from: the hub id a name stands for, or the one given."
+    return dict(rows.codecs) if isinstance(rows.codecs, dict) else {c: CODECS[c]['hub'] for c in rows.codecs}
+
 def check_experiment(cfg:ExperimentConfig) -> None:
     "Raise an `ExperimentError` naming the first key of `cfg` that cannot run."
     def bad(key, fix): raise ExperimentError(f"{key}: {fix}")
@@ -133,6 +138,10 @@ def check_experiment(cfg:ExperimentConfig) -> None:
     if len(set(cfg.seeds)) != len(cfg.seeds): bad('seeds', f"{cfg.seeds} repeats a seed")
     if unknown := sorted(set(r.pretrained) - set(PRETRAINED)): bad('rows.pretrained', f"{unknown}: use any of {list(PRETRAINED)}")
     if unknown := sorted(set(r.random) - set(CODECS)): bad('rows.random', f"{unknown}: use any of {list(CODECS)}")
+    codecs_fix = f"give codec names (['mimi']) or a table of hub ids or folders ({{mimi = 'kyutai/mimi'}}), not {r.codecs!r}"
+    if not isinstance(r.codecs, (list, dict)): bad('rows.codecs', codecs_fix)
+    if unknown := sorted(set(r.codecs) - set(CODECS)): bad('rows.codecs', f"{unknown}: use any of {list(CODECS)}")
+    if not all(isinstance(w, str) and w for w in codec_weights(r).values()): bad('rows.codecs', codecs_fix)
     if r.random_size not in ('full', 'small'): bad('rows.random_size', "use 'full' or 'small'")
     if unknown := sorted(set(r.dual) - set(DUALS)): bad('rows.dual', f"{unknown}: use any of {list(DUALS)}")
     if unknown := sorted(set(cfg.ar.settings) - set(AR_SETTINGS)): bad('ar.settings', f"{unknown}: use any of {list(AR_SETTINGS)}")
@@ -273,6 +282,7 @@ class Row:
     spec:str                        # a store spec (control) or an encoder name (logmel, pretrained, random)
     setting:dict|None=None          # trained, dual: the encoder's grid setting
     part:str|None=None              # dual: 'dyn' or 'pair'
+    weights:str|None=None           # a codec with real weights: its hub id or folder
 
     @property
     def trained(self) -> bool: return self.kind in ('trained', 'dual')
@@ -299,6 +309,7 @@ def experiment_rows(cfg:ExperimentConfig) -> list[Row]:
     rows = [Row(f'control {c}', 'control', c) for c in r.controls]
     if r.logmel: rows.append(Row('log-mel', 'logmel', 'logmel'))
     rows += [Row(p, 'pretrained', p) for p in r.pretrained]
+    rows += [Row(c, 'pretrained', c, weights=w) for c, w in codec_weights(r).items()]
     rows += [Row(f'{c} (random)', 'random', c) for c in r.random]
     rows += [Row(f'trained {setting_label(s)}', 'trained', run_name(s), s) for s in trained_settings(r)]
     for d in r.dual:
@@ -394,7 +405,7 @@ class Context:
     def encoder(self, row:Row, seed:int):
         "The encoder that makes `row`'s latents."
         if row.kind == 'logmel': return load_encoder('logmel', frame_rate=self.cfg.rate)
-        if row.kind == 'pretrained': return load_encoder(row.spec)
+        if row.kind == 'pretrained': return load_encoder(row.spec, weights=row.weights)
         if row.kind == 'random':
             if self.cfg.rows.random_size == 'small': return load_encoder(row.spec, config=small_codec_config(row.spec))
             return load_encoder(row.spec, weights='random')
@@ -422,6 +433,7 @@ def encoder_cell(ctx:Context, row:Row, seed:int) -> dict:
 def catalogue_spec(cfg:ExperimentConfig, row:Row) -> str|None:
     "The catalogue's spec of a row's store, when the shared cache can hold it (controls; untrained encoders on `real` at the default split)."
     if row.kind == 'control': return row.spec
+    if row.weights: return None                                          # real weights: kept with the experiment
     default_split = (cfg.heldout, cfg.split_seed) == (0.25, 0)
     if cfg.corpus != 'real' or not default_split or row.trained or (row.kind == 'random' and cfg.rows.random_size == 'small'): return None
     if row.kind == 'logmel' and cfg.rate != 12.5: return None           # the catalogue's log-mel is at 12.5 Hz
@@ -565,6 +577,8 @@ def run_experiment(config, out, progress:bool=True) -> pd.DataFrame:
     prepare_experiment(out, cfg)
     ctx, rows = Context(cfg, out, progress), experiment_rows(cfg)
     if any(r.kind != 'control' for r in rows): ctx.corpus                 # a missing corpus fails now, not an hour in
+    for r in rows:                                                         # and so do weights that cannot be loaded
+        if r.weights and not cell_path(out, r, cfg.seeds[0], 'store').exists(): ctx.encoder(r, cfg.seeds[0])
     total = sum(len(columns_of(cfg, r, s)) for r in rows for s in row_seeds(cfg, r))
     t0 = time.perf_counter()
     with tqdm(total=total, desc='experiment', unit='cell', disable=not progress) as bar, audio_cache():   # the corpus decoded once per rate
@@ -613,7 +627,7 @@ def experiment_plan(cfg:ExperimentConfig, out) -> list[str]:
                        f" --out {q(str(ctx.run_dir(row, seed)))} --resume")
                 if cmd not in train: train.append(cmd)
             if catalogue_spec(cfg, row) or (row.kind == 'random' and cfg.rows.random_size == 'small'): continue
-            enc = {'logmel': f'logmel:frame_rate={cfg.rate:g}', 'pretrained': row.spec, 'random': f'{row.spec} --weights random'}.get(row.kind)
+            enc = {'logmel': f'logmel:frame_rate={cfg.rate:g}', 'pretrained': row.spec + (f' --weights {q(row.weights)}' if row.weights else ''), 'random': f'{row.spec} --weights random'}.get(row.kind)
             if enc is None: enc = q(f"{ctx.run_dir(row, seed)}:part={row.encoder_part}")
             cmd = (f"latentlab extract --corpus {q(ctx.corpus)} --encoder {enc} --heldout {cfg.heldout} --seed {cfg.split_seed} "
                    f"--out {q(str(ctx.out/'stores'/folder_name(row, seed)/'native'))} --shard $I/$N")
