@@ -221,7 +221,12 @@ def cmd_experiment(args) -> int:
     if not args.out: raise LatentlabError("give --out DIR: the folder the experiment writes (and resumes from)")
     if args.plan:
         from latentlab.experiment import experiment_plan
-        print('\n'.join(experiment_plan(cfg, args.out)))
+        print('\n'.join(experiment_plan(cfg, args.out, args.config)))
+        return 0
+    if args.row:
+        table = run_experiment(cfg, args.out, progress=not args.quiet, only=args.row)
+        print(f"{', '.join(args.row)}: {len(table)} row(s) of numbers in {args.out}/cells; "
+              f"`latentlab experiment {args.config} --out {args.out}` gathers the table once every row is done")
         return 0
     run_experiment(cfg, args.out, progress=not args.quiet)
     print((Path(args.out)/'answers.md').read_text())
@@ -434,8 +439,10 @@ def make_parser() -> argparse.ArgumentParser:
     exp.add_argument('config', metavar='CONFIG', help="a TOML file, or a preset: ci (minutes), small (about an hour on 2 CPU cores), large (a GPU)")
     exp.add_argument('--out', help="the experiment's folder; rerun with the same CONFIG to resume")
     exp.add_argument('--show', action='store_true', help="print the config and stop")
-    exp.add_argument('--plan', action='store_true', help="print the encoder training and extraction as separate commands (for a cluster) and stop")
+    exp.add_argument('--plan', action='store_true', help="print the encoder training, the extraction and a job per row as separate commands (for a cluster) and stop")
     exp.add_argument('--quiet', action='store_true', help="no progress bars")
+    exp.add_argument('--row', action='append', metavar='NAME', help="only this row's cells (repeatable): one job of many, "
+                     "as --plan prints them; a call without --row gathers the table")
     exp.set_defaults(func=cmd_experiment)
     return parser
 

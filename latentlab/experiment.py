@@ -570,12 +570,17 @@ def row_numbers(ctx:Context, row:Row, seed:int, bar=None) -> dict:
         if bar is not None: bar.update()
     return numbers
 
-def run_experiment(config, out, progress:bool=True) -> pd.DataFrame:
-    "Run (or resume) the experiment of `config` (an `ExperimentConfig`, a TOML file or a preset name) into `out`; the summary table."
+def run_experiment(config, out, progress:bool=True, only:list[str]|None=None) -> pd.DataFrame:
+    """Run (or resume) the experiment of `config` (an `ExperimentConfig`, a TOML file or a preset name) into `out`; the summary table.
+    With `only` (row names), only those rows' cells, as one job of many: their per-seed numbers, and no table, page or timing."""
     cfg = config if isinstance(config, ExperimentConfig) else load_config(config)
     out = Path(out)
     prepare_experiment(out, cfg)
     ctx, rows = Context(cfg, out, progress), experiment_rows(cfg)
+    if only:
+        if unknown := sorted(set(only) - {r.name for r in rows}):
+            raise ExperimentError(f"no row {unknown} in this experiment; its rows: {[r.name for r in rows]}")
+        rows = [r for r in rows if r.name in only]
     if any(r.kind != 'control' for r in rows): ctx.corpus                 # a missing corpus fails now, not an hour in
     for r in rows:                                                         # and so do weights that cannot be loaded
         if r.weights and not cell_path(out, r, cfg.seeds[0], 'store').exists(): ctx.encoder(r, cfg.seeds[0])
@@ -583,6 +588,7 @@ def run_experiment(config, out, progress:bool=True) -> pd.DataFrame:
     t0 = time.perf_counter()
     with tqdm(total=total, desc='experiment', unit='cell', disable=not progress) as bar, audio_cache():   # the corpus decoded once per rate
         table = pd.DataFrame([row_numbers(ctx, r, s, bar) for r in rows for s in row_seeds(cfg, r)])
+    if only: return table                                                 # the gathering call writes the rest
     table = with_derived(table)
     summary = summarise(table)
     atomic_write(out/'table.parquet', lambda f: table.to_parquet(f, index=False))
@@ -614,8 +620,8 @@ def _settings(d:dict, default) -> list[str]:
         raise ExperimentError(f"--plan cannot write {lists} on a command line; run the experiment itself, or leave them at their defaults")
     return [f'{k}={v}' for k, v in differ.items()]
 
-def experiment_plan(cfg:ExperimentConfig, out) -> list[str]:
-    "Shell commands that do `cfg`'s encoder training and extraction as separate jobs, into the folders under `out` the experiment reads."
+def experiment_plan(cfg:ExperimentConfig, out, config:str|None=None) -> list[str]:
+    "Shell commands that do `cfg`'s encoder training and extraction as separate jobs into the folders under `out` the experiment reads; given the `config` spec, then a job per row and the gathering call."
     ctx, train, stores, q = Context(cfg, Path(out), progress=False), [], [], shlex.quote
     for row in experiment_rows(cfg):
         for seed in row_seeds(cfg, row):
@@ -632,7 +638,12 @@ def experiment_plan(cfg:ExperimentConfig, out) -> list[str]:
             cmd = (f"latentlab extract --corpus {q(ctx.corpus)} --encoder {enc} --heldout {cfg.heldout} --seed {cfg.split_seed} "
                    f"--out {q(str(ctx.out/'stores'/folder_name(row, seed)/'native'))} --shard $I/$N")
             if cmd not in stores: stores.append(cmd)
-    return train + stores
+    if config is None: return train + stores
+    run = f"latentlab experiment {q(str(config))} --out {q(str(out))}"
+    rows = [f"{run} --row {q(r.name)} --quiet" for r in experiment_rows(cfg)]
+    return (['# 1. train the encoders (each may run under torchrun)'] + train +
+            ['# 2. then extract the stores, each in N shards (I = 0 .. N-1)'] + stores +
+            ['# 3. then measure and model each row, one job a row'] + rows + ['# 4. then gather the table, page and answers', run])
 
 # %% ../nbs/80_experiment.ipynb #028ba919
 RD_DISTORTION = 0.01       # the distortion, as a share of each normalised dimension's variance, the AR cost in bits is counted at

@@ -82,6 +82,23 @@ def test_rerun_reads_every_cell(done, env):
     assert len(took) == len(before) and took.seconds.notna().all() and (took.seconds >= 0).all() and took.seconds.sum() <= first['seconds']
     assert took[took.column.str.startswith('ar-')].seconds.min() > 0          # a trained model takes time
 
+def test_a_row_as_a_job_of_its_own(done, env, tmp_path):
+    "A cluster's job per row: `--row NAME` computes that row's cells again alone and writes no table; the call without --row gathers the same table."
+    from latentlab.experiment import experiment_rows, load_config
+    ref, _ = done
+    out = tmp_path/'ci'
+    shutil.copytree(ref, out)
+    row = next(r for r in experiment_rows(load_config('ci')) if r.kind == 'control')
+    shutil.rmtree(out/'cells'/row.label); (out/'table.parquet').unlink()
+    for run in out.glob(f'ar/{row.label}-s*'): shutil.rmtree(run)              # its AR models trained again too
+    r = latentlab('experiment', 'ci', '--out', out, '--row', row.name, '--quiet', env=env)
+    assert r.returncode == 0 and 'gathers the table' in r.stdout, r.stderr[-2000:]
+    assert (out/'cells'/row.label).is_dir() and not (out/'table.parquet').exists()
+    r = latentlab('experiment', 'ci', '--out', out, '--row', 'no such row', env=env)
+    assert r.returncode == 2 and 'no such row' in r.stderr, r.stderr[-2000:]
+    assert latentlab('experiment', 'ci', '--out', out, '--quiet', env=env).returncode == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(out/'table.parquet'), pd.read_parquet(ref/'table.parquet'))
+
 def test_killed_experiment_resumes_to_the_same_table(done, env, tmp_path):
     ref, _ = done
     out = tmp_path/'ci'
@@ -171,3 +188,4 @@ def test_large_preset_plans_its_jobs(tmp_path):
     assert sum('causal=False' in j.split() for j in jobs if j.startswith('latentlab train-encoder')) == 2 * 3   # the encoders that see the future
     assert all(j.endswith('--shard $I/$N') for j in jobs if j.startswith('latentlab extract'))
     assert {'bottleneck=vae', 'bottleneck=fsq'} <= {w for j in jobs for w in j.split()}
+    assert sum(' --row ' in j for j in jobs) == len(rows) and jobs[-1] == f"latentlab experiment large --out {tmp_path/'large'}"
