@@ -6,7 +6,7 @@ Docs: https://latentlab.github.io/latentlab/cli.html.md"""
 
 # %% ../nbs/91_cli.ipynb #a3b41682
 from __future__ import annotations
-import argparse, json, os, shutil, sys, traceback
+import argparse, json, os, shlex, shutil, sys, traceback
 from dataclasses import replace
 from pathlib import Path
 from . import __version__
@@ -215,6 +215,7 @@ def cmd_experiment(args) -> int:
     "Run (or resume) an experiment; print where its table, page and answers are, and the answers."
     from latentlab.experiment import PRESETS, load_config, run_experiment
     cfg = load_config(args.config)
+    if args.row and (args.show or args.plan): raise LatentlabError("--row computes one row's cells: give it without --show and --plan")
     if args.show:
         print(PRESETS[args.config].strip() if args.config in PRESETS else Path(args.config).read_text().strip())
         return 0
@@ -225,8 +226,8 @@ def cmd_experiment(args) -> int:
         return 0
     if args.row:
         table = run_experiment(cfg, args.out, progress=not args.quiet, only=args.row)
-        print(f"{', '.join(args.row)}: {len(table)} row(s) of numbers in {args.out}/cells; "
-              f"`latentlab experiment {args.config} --out {args.out}` gathers the table once every row is done")
+        print(f"{', '.join(args.row)}: {len(table)} row(s) of numbers in {args.out}/cells; `latentlab experiment "
+              f"{shlex.quote(args.config)} --out {shlex.quote(str(args.out))}` gathers the table once every row is done")
         return 0
     run_experiment(cfg, args.out, progress=not args.quiet)
     print((Path(args.out)/'answers.md').read_text())

@@ -6,7 +6,7 @@ Docs: https://latentlab.github.io/latentlab/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #6e9ac8c9
 from __future__ import annotations
-import hashlib, html, json, os
+import hashlib, html, json, os, socket
 from dataclasses import fields
 from pathlib import Path
 import numpy as np
@@ -65,8 +65,8 @@ def cache_key(*what) -> str:
 
 # %% ../nbs/00_core.ipynb #f5f291aa
 def atomic_write(path:Path, write) -> Path:
-    "Call `write(file)` on a temporary file, then rename it to `path`."
-    path = Path(path); tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    "Call `write(file)` on a temporary file (named by host and process, as jobs on a cluster may share the folder), then rename it to `path`."
+    path = Path(path); tmp = path.with_name(f'.{path.name}.{socket.gethostname()}.{os.getpid()}.tmp')
     with open(tmp, 'wb') as file:
         write(file); file.flush(); os.fsync(file.fileno())
     os.replace(tmp, path)

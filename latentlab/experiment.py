@@ -139,9 +139,10 @@ def check_experiment(cfg:ExperimentConfig) -> None:
     if unknown := sorted(set(r.pretrained) - set(PRETRAINED)): bad('rows.pretrained', f"{unknown}: use any of {list(PRETRAINED)}")
     if unknown := sorted(set(r.random) - set(CODECS)): bad('rows.random', f"{unknown}: use any of {list(CODECS)}")
     codecs_fix = f"give codec names (['mimi']) or a table of hub ids or folders ({{mimi = 'kyutai/mimi'}}), not {r.codecs!r}"
-    if not isinstance(r.codecs, (list, dict)): bad('rows.codecs', codecs_fix)
+    if not isinstance(r.codecs, (list, dict)) or not all(isinstance(c, str) for c in r.codecs): bad('rows.codecs', codecs_fix)
     if unknown := sorted(set(r.codecs) - set(CODECS)): bad('rows.codecs', f"{unknown}: use any of {list(CODECS)}")
-    if not all(isinstance(w, str) and w for w in codec_weights(r).values()): bad('rows.codecs', codecs_fix)
+    if not all(isinstance(w, str) and w and w != 'random' for w in codec_weights(r).values()):
+        bad('rows.codecs', codecs_fix + " (random weights are rows.random's)")
     if r.random_size not in ('full', 'small'): bad('rows.random_size', "use 'full' or 'small'")
     if unknown := sorted(set(r.dual) - set(DUALS)): bad('rows.dual', f"{unknown}: use any of {list(DUALS)}")
     if unknown := sorted(set(cfg.ar.settings) - set(AR_SETTINGS)): bad('ar.settings', f"{unknown}: use any of {list(AR_SETTINGS)}")
@@ -316,6 +317,9 @@ def experiment_rows(cfg:ExperimentConfig) -> list[Row]:
         s = dict(dual=d, objective=r.dual_objective, lam=r.dual_lam)
         s = s if r.dual_lam and r.dual_objective != 'none' else dict(dual=d, objective='none', lam=0)
         rows += [Row(f'dual {d} {part}', 'dual', run_name(s), s, part) for part in ('z_dyn', 'pair')]
+    names = [row.name for row in rows]
+    if twice := sorted({n for n in names if names.count(n) > 1}):
+        raise ExperimentError(f"rows: {twice} named twice; name each latent space once")
     return rows
 
 def row_seeds(cfg:ExperimentConfig, row:Row) -> list[int]:
@@ -575,15 +579,17 @@ def run_experiment(config, out, progress:bool=True, only:list[str]|None=None) ->
     With `only` (row names), only those rows' cells, as one job of many: their per-seed numbers, and no table, page or timing."""
     cfg = config if isinstance(config, ExperimentConfig) else load_config(config)
     out = Path(out)
-    prepare_experiment(out, cfg)
-    ctx, rows = Context(cfg, out, progress), experiment_rows(cfg)
+    rows = experiment_rows(cfg)
     if only:
         if unknown := sorted(set(only) - {r.name for r in rows}):
             raise ExperimentError(f"no row {unknown} in this experiment; its rows: {[r.name for r in rows]}")
         rows = [r for r in rows if r.name in only]
+    prepare_experiment(out, cfg)
+    ctx = Context(cfg, out, progress)
     if any(r.kind != 'control' for r in rows): ctx.corpus                 # a missing corpus fails now, not an hour in
     for r in rows:                                                         # and so do weights that cannot be loaded
-        if r.weights and not cell_path(out, r, cfg.seeds[0], 'store').exists(): ctx.encoder(r, cfg.seeds[0])
+        done = cell_path(out, r, cfg.seeds[0], 'store').exists() or (out/'stores'/folder_name(r, cfg.seeds[0])/'native'/'meta.json').exists()
+        if r.weights and not done: ctx.encoder(r, cfg.seeds[0])
     total = sum(len(columns_of(cfg, r, s)) for r in rows for s in row_seeds(cfg, r))
     t0 = time.perf_counter()
     with tqdm(total=total, desc='experiment', unit='cell', disable=not progress) as bar, audio_cache():   # the corpus decoded once per rate
@@ -640,7 +646,9 @@ def experiment_plan(cfg:ExperimentConfig, out, config:str|None=None) -> list[str
             if cmd not in stores: stores.append(cmd)
     if config is None: return train + stores
     run = f"latentlab experiment {q(str(config))} --out {q(str(out))}"
-    rows = [f"{run} --row {q(r.name)} --quiet" for r in experiment_rows(cfg)]
+    jobs = {}                                                            # rows of one encoder (a dual's two) in one job
+    for r in experiment_rows(cfg): jobs.setdefault(ctx.run_dir(r, cfg.seeds[0]) if r.trained else r.name, []).append(r.name)
+    rows = [f"{run} " + ' '.join(f'--row {q(n)}' for n in names) + ' --quiet' for names in jobs.values()]
     return (['# 1. train the encoders (each may run under torchrun)'] + train +
             ['# 2. then extract the stores, each in N shards (I = 0 .. N-1)'] + stores +
             ['# 3. then measure and model each row, one job a row'] + rows + ['# 4. then gather the table, page and answers', run])

@@ -96,6 +96,7 @@ def test_a_row_as_a_job_of_its_own(done, env, tmp_path):
     assert (out/'cells'/row.label).is_dir() and not (out/'table.parquet').exists()
     r = latentlab('experiment', 'ci', '--out', out, '--row', 'no such row', env=env)
     assert r.returncode == 2 and 'no such row' in r.stderr, r.stderr[-2000:]
+    assert latentlab('experiment', 'ci', '--out', out, '--row', row.name, '--plan', env=env).returncode == 2
     assert latentlab('experiment', 'ci', '--out', out, '--quiet', env=env).returncode == 0
     pd.testing.assert_frame_equal(pd.read_parquet(out/'table.parquet'), pd.read_parquet(ref/'table.parquet'))
 
@@ -188,4 +189,5 @@ def test_large_preset_plans_its_jobs(tmp_path):
     assert sum('causal=False' in j.split() for j in jobs if j.startswith('latentlab train-encoder')) == 2 * 3   # the encoders that see the future
     assert all(j.endswith('--shard $I/$N') for j in jobs if j.startswith('latentlab extract'))
     assert {'bottleneck=vae', 'bottleneck=fsq'} <= {w for j in jobs for w in j.split()}
-    assert sum(' --row ' in j for j in jobs) == len(rows) and jobs[-1] == f"latentlab experiment large --out {tmp_path/'large'}"
+    pairs = sum(r.part == 'pair' for r in rows)                   # a dual's pair shares its z_dyn row's job
+    assert sum(' --row ' in j for j in jobs) == len(rows) - pairs and jobs[-1] == f"latentlab experiment large --out {tmp_path/'large'}"
