@@ -203,6 +203,7 @@ def cmd_ar(args) -> int:
                            noise=switch_values(args.noise, 0.5, '--noise'),
                            short_context=switch_values(args.short_context, 8, '--short-context'))
     table = compare_ar(args.stores, args.out, train.flops, settings, model, train, match_params=not args.no_match_params, horizon=args.horizon,
+                       twin_steps=args.twin_steps,
                        progress=not args.quiet)
     cols = [c for c in ('store', 'run', 'match', 'steps', 'phase0_dx', 'nll_dim', 'dx_ratio', 'x_ratio', 'drift_mean')
             if c in table]
@@ -431,6 +432,8 @@ def make_parser() -> argparse.ArgumentParser:
     ar.add_argument('--noise', default='off', help="noise injection on the history: on (k ~ U(0, 0.5)), off, a level, or several by commas")
     ar.add_argument('--short-context', default='off', help="the short-context transformer: on (8 frames), off, a window, or several")
     ar.add_argument('--no-match-params', action='store_true', help="skip the widened twins that match the memory's parameters")
+    ar.add_argument('--twin-steps', action='store_true', help="with --flops: train each widened twin for as many steps as its "
+                                                              "memory model (more FLOPs) instead of at the budget (fewer steps)")
     ar.set_defaults(func=cmd_ar)
     exp = sub.add_parser('experiment', help="every latent space, every measure, and the answers from the numbers (resumable)",
                          epilog="what it writes: DIR/config.json, DIR/cells/ROW/sSEED/COLUMN.json (one cell each), DIR/runs/ "

@@ -25,7 +25,7 @@ from .store import Store, extract, pool_store
 from .catalogue import open_store, real_speech_dir
 from .autoencoders import DUALS, AEConfig, TrainedEncoder, build_model
 from .measure.probe import CRITERION, SEED, parse_grid, variance_ratio
-from .measure.geometry import GEOMETRY_COND, TWONN_N, geometry
+from .measure.geometry import GEOMETRY_COND, MODES_N, TWONN_N, geometry
 from .train.objectives import objective_options
 from .train.runs import TrainConfig, config_diff, features, run_config, speaker_split, train_encoder
 from .train.sweep import MODEL_KEYS, TRAIN_KEYS, pareto_front, parse_objective, parse_sweep, run_name
@@ -75,6 +75,7 @@ class Measures:
     geometry_n:int=20_000           # frames the geometry samples
     geometry_clusters:str=''        # the clusters the geometry's conditional measures use (one condition); '' for its default
     twonn_n:int=TWONN_N             # rows TwoNN samples, the same for every row
+    modes_n:int=MODES_N             # contexts the mixture BIC (modes) fits, the same for every row
 
 @dataclass
 class ARPlan:
@@ -202,6 +203,7 @@ coarseness = "L=1,4 K=8"
 geometry_n = 2000
 geometry_clusters = "L=4 coarsener=concat d=4 K=16"
 twonn_n = 500
+modes_n = 1000
 
 [ar]
 flops = 5e8
@@ -218,7 +220,7 @@ seeds = [0, 1, 2]
 controls = ["walk", "walk:dim=4,noise=2.5"]
 logmel = true
 pretrained = ["whisper-tiny", "ge2e"]
-random = ["mimi", "encodec", "dac"]
+random = ["mimi", "encodec"]
 trained = "bottleneck=ae,vae objective=none,predictability lam=1"
 dual = ["hierarchical", "residual"]
 
@@ -347,7 +349,7 @@ def cell_path(out:Path, row:Row, seed:int, column:str) -> Path:
     "Where one cell's numbers are kept."
     return out/'cells'/row.label/f's{seed}'/f'{column}.json'
 
-SECONDS = '_seconds'     # a cell's compute time, kept in its file but not a column of the table
+SECONDS = '_seconds'     # a cell's compute time, kept in its file but not a column of the table (as every `_` key)
 
 def cell(out:Path, row:Row, seed:int, column:str, compute, counts:dict|None=None) -> dict:
     "The numbers of one cell: read from `out/cells/`, or computed by `compute()` and written there atomically with the seconds it took (counted in `counts`)."
@@ -360,14 +362,24 @@ def cell(out:Path, row:Row, seed:int, column:str, compute, counts:dict|None=None
         if counts is not None: counts['computed'] = counts.get('computed', 0) + 1
         path.parent.mkdir(parents=True, exist_ok=True)
         save_json(path, numbers)
-    return {k: v for k, v in numbers.items() if k != SECONDS}
+    return {k: v for k, v in numbers.items() if not k.startswith('_')}
 
 def cell_seconds(out) -> pd.DataFrame:
-    "What each cell of `out` took to compute: a row per cell (`row`, `seed`, `column`, `seconds`; NaN for a cell computed before cells were timed, the last call's for one interrupted and resumed)."
+    """What each cell of `out` took to compute: a row per cell (`row`, `seed`, `column`, `seconds`: NaN for a cell
+    computed before cells were timed, the last call's for one interrupted and resumed), and `cached`: what making a
+    store took beyond its store cells' own seconds (one from latentlab's store cache, or finished by an interrupted
+    call), on the first cell of each store; 0 elsewhere, NaN where the store kept no time."""
     files = sorted(Path(out).glob('cells/*/s*/*.json'))
-    return pd.DataFrame([dict(row=f.parent.parent.name, seed=int(f.parent.name[1:]), column=f.stem,
-                              seconds=json.loads(f.read_text()).get(SECONDS, np.nan)) for f in files],
-                        columns=['row', 'seed', 'column', 'seconds'])
+    numbers = [json.loads(f.read_text()) for f in files]
+    took = pd.DataFrame([dict(row=f.parent.parent.name, seed=int(f.parent.name[1:]), column=f.stem,
+                              seconds=n.get(SECONDS, np.nan), cached=0.) for f, n in zip(files, numbers)],
+                        columns=['row', 'seed', 'column', 'seconds', 'cached'])
+    stores = pd.DataFrame([dict(i=i, path=n.get('path'), made=n.get('_extract_seconds', np.nan), seconds=n.get(SECONDS, np.nan))
+                           for i, (f, n) in enumerate(zip(files, numbers)) if f.stem == 'store'], columns=['i', 'path', 'made', 'seconds'])
+    for _, one in stores.groupby('path', sort=False):         # rows without training share a store over their seeds
+        before = one.made.iloc[0] - one.seconds.sum()
+        took.loc[one.i.iloc[0], 'cached'] = before if np.isnan(before) else max(0., before)
+    return took
 
 # %% ../nbs/80_experiment.ipynb #1fc18219
 class Context:
@@ -468,7 +480,7 @@ def store_cell(ctx:Context, row:Row, seed:int) -> dict:
     path = st.path.resolve()
     return dict(path=str(path.relative_to(ctx.out.resolve()) if path.is_relative_to(ctx.out.resolve()) else path),
                 dim=st.dim, frame_rate=st.frame_rate, frames=int(len(st.x)), speakers=int(st.index.speaker.nunique()),
-                known_ratio=st.meta.get('known_ratio', math.nan))
+                known_ratio=st.meta.get('known_ratio', math.nan), _extract_seconds=st.extract_seconds)
 
 def recon_cell(ctx:Context, row:Row, seed:int) -> dict:
     "Held-out reconstruction cost of the row's latents: the pair's, or z_dyn's alone (dB mel distance)."
@@ -518,7 +530,8 @@ def geometry_cell(ctx:Context, row:Row, seed:int) -> dict:
     "The geometry summary: conditional effective rank, modes, smoothness, intrinsic dimension, speaker share."
     m = ctx.cfg.measure
     cond = parse_grid(m.geometry_clusters)[0] if m.geometry_clusters else GEOMETRY_COND
-    numbers = geometry(ctx.store(row, seed), cond, n=m.geometry_n, seed=seed, twonn_n=m.twonn_n)['numbers']
+    numbers = geometry(ctx.store(row, seed), cond, n=m.geometry_n, seed=seed, twonn_n=m.twonn_n,
+                       modes_n=m.modes_n)['numbers']
     return {k: float(v) for k, v in numbers.items() if isinstance(v, (int, float, np.number))}
 
 # %% ../nbs/80_experiment.ipynb #4f9bbf50
@@ -912,6 +925,12 @@ def _tally(summary:pd.DataFrame, change:str, effect) -> tuple[dict, list, list, 
     return (effects, *([k for k, v in effects.items() if test(v)] for test in
                        (lambda v: v == 'lower', lambda v: v == 'higher', lambda v: v.startswith('not comparable'))))
 
+def _memory_sign(sign:int) -> str:
+    "What the sign of ρ(Phase 0 ratio, memory gain) says: Engram's premise is that a lookup helps where the coarse context predicts."
+    return {-1: ": negative, so the memory helped where Phase 0 says a lookup predicts, as Engram's premise expects",
+            1: ": positive, so the memory helped most where Phase 0 says a lookup predicts least, against Engram's premise",
+            0: ": no relation shown"}[sign]
+
 def answer_memory(summary:pd.DataFrame) -> list[str]:
     "The Engram memory and CALM's stabilisers: where do they help, and where do they hurt?"
     lines, listed = [], lambda names: ', '.join(names) if names else 'no latent space'
@@ -931,7 +950,7 @@ def answer_memory(summary:pd.DataFrame) -> list[str]:
                      + (f"Largest gain {summary.memory_gain.max():+.3f} nats/dim ({summary.latent[summary.memory_gain.idxmax()]}). "
                         if summary.memory_gain.notna().any() else "No latent space has a memory run to compare. ")
                      + (f"ρ between Phase 0 and the gain (controls left out): {agree['rho']:.2f} [{agree['lo']:.2f}, {agree['hi']:.2f}], "
-                        f"p = {agree['p']:.3f} (negative would mean: the memory helps where Phase 0 says a lookup predicts)."
+                        f"p = {agree['p']:.3f}{_memory_sign(agree['sign'])}."
                         if np.isfinite(agree['rho']) else "Too few latent spaces with a gain to rank them against Phase 0."))
     if 'stabiliser_drift_change' in summary:
         effects, lower, higher, apart = _tally(summary, 'stabiliser_drift_change',
@@ -958,7 +977,7 @@ def answer_coarseness(summary:pd.DataFrame) -> list[str]:
     return [f"The condition of the sweep chosen on the training speakers {moves(gain.median())} on held-out speakers at "
             f"the median over rows (largest fall {gain.max():.3f}, {swept.latent[gain.idxmax()]}); the condition chosen "
             f"most often is {common.index[0]} ({common.iloc[0]} of {len(swept)} rows with a sweep).",
-            (f"Below the 0.6 criterion at the chosen condition: {', '.join(below)}." if below else
+            (f"Below the 0.6 criterion at the chosen condition (the whole interval): {', '.join(below)}." if below else
              "No latent space falls below the 0.6 criterion at the condition chosen on the training speakers: "
              "coarseness, as chosen, does not rescue the lookup.")
             + (f" No interval for {', '.join(unknown)}: not judged." if unknown else '')] + optimism_line(swept, num)
@@ -971,8 +990,8 @@ def optimism_line(swept:pd.DataFrame, num) -> list[str]:
     if not both.any(): return []
     gap = (held - train)[both]
     return [f"At the chosen condition the training speakers' ratio is {train[both].median():.3f} at the median over the "
-            f"{int(both.sum())} rows with both, the held-out speakers' {held[both].median():.3f}: held-out minus training "
-            f"{gap.median():+.3f}, against {seed_gap[both].median():+.3f} at the seed condition, so choosing the condition "
+            f"{int(both.sum())} rows with both, the held-out speakers' {held[both].median():.3f}; row by row, held-out minus training is "
+            f"{gap.median():+.3f} at the median, against {seed_gap[both].median():+.3f} at the seed condition, so choosing the condition "
             f"on the training speakers adds {(gap - seed_gap[both]).median():+.3f} to the gap"
             + (f"; random clusters of the same sizes give {rand[both].median():.3f} there." if rand[both].notna().any() else ".")]
 

@@ -6,7 +6,7 @@ Docs: https://latentlab.github.io/latentlab/store.html.md"""
 
 # %% ../nbs/20_store.ipynb #83babd87
 from __future__ import annotations
-import json, math, os, shutil
+import json, math, os, shutil, time
 from collections import Counter
 from functools import cached_property
 from pathlib import Path
@@ -18,7 +18,7 @@ from .encoders import Encoder, hop_length
 from .core import LatentlabError, atomic_write, save_json, save_npy, sha256
 
 # %% auto #0
-__all__ = ['StoreError', 'make_plan', 'check_plan', 'part_name', 'n_parts', 'part_done', 'check_latents', 'encode_part',
+__all__ = ['TIMING', 'StoreError', 'make_plan', 'check_plan', 'part_name', 'n_parts', 'part_done', 'check_latents', 'encode_part',
            'write_part', 'write_store', 'join_parts', 'extract', 'Store', 'store_summary', 'format_readers',
            'format_summary', 'pool_factor', 'pool_frames', 'pool_store']
 
@@ -89,12 +89,12 @@ def encode_part(utts:list[Utterance], enc:Encoder, dtype:str, batch_size:int=8, 
     z = np.concatenate(zs) if zs else np.zeros((0, enc.dim), dtype)
     return z, np.array(phones, dtype='U16'), rows, skipped
 
-def write_part(out:Path, j:int, z, phones, rows, skipped) -> None:
-    "Write part `j`; its JSON, renamed into place last, marks it done."
+def write_part(out:Path, j:int, z, phones, rows, skipped, seconds:float|None=None) -> None:
+    "Write part `j` (and the `seconds` encoding it took); its JSON, renamed into place last, marks it done."
     parts = out/'parts'; parts.mkdir(exist_ok=True)
     save_npy(parts/f'{part_name(j)}.npy', z)
     save_npy(parts/f'{part_name(j)}.phones.npy', phones)
-    save_json(parts/f'{part_name(j)}.json', dict(rows=rows, skipped=skipped))
+    save_json(parts/f'{part_name(j)}.json', dict(rows=rows, skipped=skipped) | ({} if seconds is None else dict(seconds=seconds)))
 
 # %% ../nbs/20_store.ipynb #9a5ef738
 def write_store(out:Path, index:pd.DataFrame, blocks, phones:np.ndarray, meta:dict) -> dict:
@@ -119,6 +119,8 @@ def write_store(out:Path, index:pd.DataFrame, blocks, phones:np.ndarray, meta:di
     return meta
 
 # %% ../nbs/20_store.ipynb #1eac1a94
+TIMING = 'timing.json'           # how long a store took to make: not part of what it is (meta.json)
+
 def join_parts(out:Path, plan:dict) -> dict:
     "Join finished parts into the store's files and write `meta.json`; returns the meta."
     parts = [json.loads((out/'parts'/f'{part_name(j)}.json').read_text()) for j in range(n_parts(plan))]
@@ -135,6 +137,8 @@ def join_parts(out:Path, plan:dict) -> dict:
     readers = Counter(row.get('reader', 'other') for row in rows).most_common()
     meta.update(phones=vocab, skipped=[s for p in parts for s in p['skipped']], readers=dict(readers))
     blocks = (np.load(out/'parts'/f'{part_name(j)}.npy', mmap_mode='r') for j in range(n_parts(plan)))
+    timed = [p['seconds'] for p in parts if 'seconds' in p]                 # before meta.json, which marks the store done
+    save_json(out/TIMING, dict(seconds=sum(timed) if len(timed) == len(parts) else None, parts=len(parts)))
     meta = write_store(out, index, blocks, [lookup.get(p, -1) for p in names], meta)
     shutil.rmtree(out/'parts')
     return meta
@@ -154,7 +158,9 @@ def extract(utts:list[Utterance], enc:Encoder, out, corpus:str='', shard:tuple[i
     bar = tqdm(total=sum(len(utts[j*part_size:(j+1)*part_size]) for j in mine), unit='utt',
                desc=f'{enc.name} → {out.name}', disable=not progress)
     for j in mine:
-        write_part(out, j, *encode_part(utts[j*part_size:(j+1)*part_size], enc, dtype, batch_size, bar))
+        t0 = time.perf_counter()
+        found = encode_part(utts[j*part_size:(j+1)*part_size], enc, dtype, batch_size, bar)
+        write_part(out, j, *found, seconds=time.perf_counter() - t0)
     bar.close()
     if all(part_done(out, j) for j in range(n_parts(plan))): return join_parts(out, plan)
 
@@ -182,6 +188,12 @@ class Store:
     def frame_rate(self) -> float: return self.meta['frame_rate']
     @property
     def dim(self) -> int: return self.meta['dim']
+    @property
+    def extract_seconds(self) -> float:
+        "What making this store took (its parts' encoding, and pooling for a pooled store); NaN where not kept."
+        f = self.path/TIMING
+        seconds = json.loads(f.read_text())['seconds'] if f.exists() else None
+        return math.nan if seconds is None else float(seconds)
     def __len__(self): return len(self.index)
     def __repr__(self):
         return f"Store({str(self.path)!r}: {len(self)} utterances, {self.x.shape} {self.meta['encoder']})"
@@ -273,6 +285,7 @@ def pool_store(store:Store, rate:float, out) -> Store:
     "A copy of `store` at `rate` Hz, each run of frames averaged into one, written to `out` (`store` if equal)."
     factor = pool_factor(store.frame_rate, rate)
     if factor == 1: return store
+    t0 = time.perf_counter()
     index = store.index.drop(columns='offset')
     index['n_frames'] = [math.ceil(n / factor - 1e-9) for n in index.n_frames]
     blocks = (pool_frames(store.utt(k), factor).astype(store.meta['dtype']) for k in range(len(store)))
@@ -282,5 +295,7 @@ def pool_store(store:Store, rate:float, out) -> Store:
     meta = {k: v for k, v in store.meta.items() if k not in ('n_utts', 'n_frames', 'sha256', 'latentlab_version')}
     meta.update(frame_rate=rate, pooled_from=dict(path=str(store.path), frame_rate=store.frame_rate, factor=factor,
                                                   latents_sha256=store.meta['sha256']['latents.npy']))
-    write_store(Path(out), index, blocks, phones, meta)
+    write_store(Path(out), index, blocks, phones, meta)                   # (pooled as it is written)
+    made = store.extract_seconds + time.perf_counter() - t0               # a kill before this leaves the time unknown, not the store
+    save_json(Path(out)/TIMING, dict(seconds=None if math.isnan(made) else made, pooled_from=str(store.path)))
     return Store(out)

@@ -114,3 +114,12 @@ def test_flow_heads_compared_by_their_errors_not_an_nll(tmp_path):
     assert [(m['flow_loss'], m['flow_steps']) for m in model] == [('match', 4), ('lsd', 1)]
     r = latentlab('ar', STORE, '--head', 'flow,flw', '--out', tmp_path/'bad')
     assert r.returncode == 2 and 'flw' in r.stderr and 'flow-lsd' in r.stderr, r.stderr
+
+def test_twins_can_match_steps(tmp_path):
+    "--twin-steps: at a FLOP budget the widened twin trains for as many steps as its memory model, in a folder of its own."
+    r = latentlab('ar', STORE, *SMALL, 'ngrams=1,2', 'table_size=64', '--flops', 1e9, '--engram', 'on', '--twin-steps',
+                  '--train', 'eval_every=10', 'ckpt_every=10', '--batch-size', 8, '--horizon', 5, '--quiet', '--out', tmp_path/'ar')
+    assert r.returncode == 0, r.stderr
+    table = pd.read_parquet(tmp_path/'ar'/'ar.parquet')
+    assert table.match.tolist() == ['flops', 'params+steps'] and table.run[1].endswith('-steps'), table
+    assert table.steps[0] == table.steps[1] > 1 and table.d_model[1] > table.d_model[0], table

@@ -81,6 +81,9 @@ def test_rerun_reads_every_cell(done, env):
     took = cell_seconds(out)                       # every cell kept what it took, and together no more than the first call
     assert len(took) == len(before) and took.seconds.notna().all() and (took.seconds >= 0).all() and took.seconds.sum() <= first['seconds']
     assert took[took.column.str.startswith('ar-')].seconds.min() > 0          # a trained model takes time
+    stores = took[(took.column == 'store') & took.row.str.startswith('trained')]    # encoded by the experiment itself, in the cell
+    made = [json.loads((out/'cells'/r.row/f's{r.seed}'/'store.json').read_text())['_extract_seconds'] for r in stores.itertuples()]
+    assert len(made) and all(0 < m <= s for m, s in zip(made, stores.seconds)) and (stores.cached == 0).all(), (made, stores)
 
 def test_a_row_as_a_job_of_its_own(done, env, tmp_path):
     "A cluster's job per row: `--row NAME` computes that row's cells again alone and writes no table; the call without --row gathers the same table."

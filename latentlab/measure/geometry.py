@@ -20,8 +20,8 @@ from .probe import clusters
 from ..store import Store
 
 # %% auto #0
-__all__ = ['TWONN_N', 'GEOMETRY_COND', 'MODE_KS', 'GEOMETRY_LABELS', 'VIEW_HOVER', 'sample_steps', 'effective_rank', 'spectrum',
-           'plot_spectra', 'nearest_two', 'drop_duplicates', 'twonn', 'smoothness', 'utterance_segments',
+__all__ = ['TWONN_N', 'GEOMETRY_COND', 'MODE_KS', 'MODES_N', 'GEOMETRY_LABELS', 'VIEW_HOVER', 'sample_steps', 'effective_rank',
+           'spectrum', 'plot_spectra', 'nearest_two', 'drop_duplicates', 'twonn', 'smoothness', 'utterance_segments',
            'temporal_spectrum', 'high_frequency_share', 'autocorrelation', 'log_ticks', 'plot_smoothness',
            'cluster_spreads', 'sample_clusters', 'steps_at', 'conditional_concentration', 'plot_concentration',
            'mode_bic', 'context_means', 'purity', 'label_structure', 'speaker_share', 'speaker_structure', 'plot_bic',
@@ -244,14 +244,15 @@ def plot_concentration(spreads:dict, marginals:dict, cond:str='') -> go.Figure:
 
 # %% ../../nbs/measure/02_geometry.ipynb #a85c6ac9
 MODE_KS = tuple(range(1, 17)) + (20, 24, 32)                            # every K to 16, then coarser
+MODES_N = 5_000                                                          # contexts the mixture is fitted on, for every store
 
 def mode_bic(contexts:np.ndarray, ks=MODE_KS, d:int=8, seed:int=0) -> pd.DataFrame:
     "BIC of a full-covariance Gaussian mixture per number of components in `ks`, on `contexts` in PCA(d)."
     reduced = PCA(min(d, contexts.shape[1]), random_state=seed).fit_transform(np.asarray(contexts, np.float64))   # float64: float32 covariances can fail to factor
     def bic(k): return GaussianMixture(k, random_state=seed, n_init=1).fit(reduced).bic(reduced)
-    return pd.DataFrame([dict(components=k, bic=bic(k)) for k in ks])
+    return pd.DataFrame([dict(components=k, bic=bic(k)) for k in ks if k <= len(reduced)])     # no more components than points
 
-def context_means(store:Store, L:int=4, n:int=20_000, seed:int=0) -> np.ndarray:
+def context_means(store:Store, L:int=4, n:int=MODES_N, seed:int=0) -> np.ndarray:
     "Mean-pooled contexts of up to `n` random frames."
     frames = context_frames(store.bounds, L)
     if len(frames) > n: frames = np.sort(np.random.default_rng(seed).choice(frames, n, replace=False))
@@ -308,6 +309,7 @@ def plot_bic(bics:dict) -> go.Figure:
 # %% ../../nbs/measure/02_geometry.ipynb #8180b4e2
 def geometry(store:Store, cond:Condition=GEOMETRY_COND, n:int=50_000, seed:int=0,
              twonn_n:int=TWONN_N,   # rows TwoNN samples: the same for stores compared
+             modes_n:int=MODES_N,   # contexts the mixture BIC fits: the same for stores compared
              progress:bool=False, desc:str='geometry') -> dict:
     "Every geometry number of `store` (under the probe's clusters of `cond`), and the curves behind them."
     bar = tqdm(total=6, desc=desc, unit='step', disable=not progress, leave=False, postfix='spectra')
@@ -323,7 +325,8 @@ def geometry(store:Store, cond:Condition=GEOMETRY_COND, n:int=50_000, seed:int=0
     frames, labels = sample_clusters(store, cond, seed=seed)
     spreads = cluster_spreads(steps_at(store, frames), labels)
     done('mixture BIC')
-    bic = mode_bic(context_means(store, cond.L, 20_000, seed), seed=seed)
+    contexts = context_means(store, cond.L, modes_n, seed)
+    bic = mode_bic(contexts, seed=seed)
     done('labels and speakers')
     last_phones = np.asarray(store.phones[frames - 1]).astype(np.int64)        # at the context's last frame
     labelled = label_structure(labels, last_phones)
@@ -351,7 +354,7 @@ def geometry(store:Store, cond:Condition=GEOMETRY_COND, n:int=50_000, seed:int=0
         dx_within_participation_ratio=float(spreads.participation_ratio.median()),
         dx_marginal_participation_ratio=spectrum_dx['participation_ratio'],
         dx_within_variance_ratio=float(within_ratio),
-        bic_components=int(bic.components[bic.bic.idxmin()]),
+        bic_components=int(bic.components[bic.bic.idxmin()]), bic_contexts=len(contexts),
         label_nmi=labelled['nmi'], label_ami=labelled['ami'], label_purity=labelled['purity'],
         speaker_share=speakers['speaker_share'], utterance_share=speakers['utterance_share'],
         shuffled_speaker_share=speakers['shuffled_speaker_share'],
@@ -376,7 +379,7 @@ GEOMETRY_LABELS = dict(
     dx_within_participation_ratio='dx within clusters: median participation ratio',
     dx_marginal_participation_ratio='dx marginal: participation ratio',
     dx_within_variance_ratio='dx within clusters: variance ratio',
-    bic_components='mixture components at minimum BIC',
+    bic_components='mixture components at minimum BIC', bic_contexts='mixture BIC: contexts fitted',
     label_nmi='clusters vs labels: NMI', label_ami='clusters vs labels: AMI (0 by chance)',
     label_purity='clusters vs labels: purity', speaker_share='speaker share of x variance',
     utterance_share='utterance share of x variance',

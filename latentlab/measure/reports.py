@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, plotly.io as pio
 from ..core import LatentlabError, atomic_write, write_html
 from .core import Condition, context_frames
-from .geometry import (TWONN_N, geometry, geometry_figures, geometry_table,
+from .geometry import (GEOMETRY_COND, MODES_N, TWONN_N, geometry, geometry_figures, geometry_table,
                                         mode_bic, plot_context_view, sample_steps, view_of)
 from .probe import (CRITERION, SEED, TARGET_WORDS, heldout_note, plot_variance_ratio,
                                      seed_table, variance_ratio)
@@ -21,7 +21,7 @@ from ..store import Store
 __all__ = ['PROBE_TERMS', 'TABLE_COLUMNS', 'HOW_TO_READ', 'STYLE', 'BLANK_CELL', 'ReportError', 'store_table', 'verdicts',
            'verdict_line', 'verdict_summary', 'definitions', 'known_answer', 'known_rows', 'known_note', 'modes_note',
            'figure_data', 'figure_csv', 'csv_link', 'check_plotly', 'figure_html', 'figure_block', 'export_figures',
-           'phase0_report', 'common_twonn_n', 'geometry_report']
+           'phase0_report', 'common_twonn_n', 'common_modes_n', 'geometry_report']
 
 # %% ../../nbs/measure/03_reports.ipynb #d972ece4
 class ReportError(LatentlabError, ValueError):
@@ -337,6 +337,10 @@ def common_twonn_n(stores:dict) -> int:
     "The TwoNN sample every store can give: TwoNN grows with n, so stores are compared at equal n."
     return min(TWONN_N, *(len(context_frames(store.bounds, 2)) for store in stores.values()))
 
+def common_modes_n(stores:dict) -> int:
+    "The contexts every store can give the mixture BIC (`geometry`'s count of modes): its minimum moves with n, so stores are compared at equal n."
+    return min(MODES_N, *(len(context_frames(store.bounds, GEOMETRY_COND.L)) for store in stores.values()))
+
 BLANK_CELL = ("A blank cell is a number the store cannot give: the clusters-vs-labels rows need phone labels "
               "(a corpus with an aligned transcript), which that store does not record.")
 
@@ -349,8 +353,8 @@ def geometry_report(stores:dict, path, title:str='latentlab report', n_boot:int=
     answers = {name: answer for name, store in stores.items() if (answer := known_answer(store))}
     tables = {name: variance_ratio(store, list(SEED) + ([answers[name]['cond']] if name in answers else []),
                                    n_boot=n_boot, progress=progress) for name, store in stores.items()}
-    twonn_n = common_twonn_n(stores)
-    results = {name: geometry(store, twonn_n=twonn_n, progress=progress, desc=f'geometry of {name}')
+    twonn_n, modes_n = common_twonn_n(stores), common_modes_n(stores)
+    results = {name: geometry(store, twonn_n=twonn_n, modes_n=modes_n, progress=progress, desc=f'geometry of {name}')
                for name, store in stores.items()}
     table = pd.concat([table.assign(store=name) for name, table in tables.items()], ignore_index=True)
     seeds = pd.concat({name: seed_table(of_store) for name, of_store in tables.items()}, names=['store'])
@@ -372,7 +376,8 @@ def geometry_report(stores:dict, path, title:str='latentlab report', n_boot:int=
             "and figures say what shape of space gives that ratio.</p>",
             "<h2>What was measured on what</h2>", store_table(stores).reset_index().to_html(index=False),
             f"<p>Phase 0: the seed conditions, {n_boot} bootstrap resamples. Geometry: up to 50,000 sampled "
-            f"frames of each store, contexts clustered by {conds}, TwoNN on {twonn_n:,} rows of each.</p>"]
+            f"frames of each store, contexts clustered by {conds}, TwoNN on {twonn_n:,} rows of each, the mixture BIC on {modes_n:,} "
+            "contexts of each.</p>"]
     body += _verdict_html(table)
     body += _known_html(answers, known)
     body += ["<h2>Phase 0: the seed conditions</h2>", seeds.to_html(),

@@ -506,7 +506,9 @@ def phase0_row(store:Store, seed:int=0, keys:Condition|None=None) -> dict:
     return row
 
 def compare_ar(stores:list[str], out, flops:float=0., settings:list[dict]|None=None, model:dict|None=None,
-               train:ARTrainConfig=ARTrainConfig(), match_params:bool=True, progress:bool=True, horizon:int=25) -> pd.DataFrame:
+               train:ARTrainConfig=ARTrainConfig(), match_params:bool=True, progress:bool=True, horizon:int=25,
+               twin_steps:bool=False,   # train each widened twin for its memory model's steps, not at the FLOP budget
+              ) -> pd.DataFrame:
     "Train and measure every setting on every store at one budget, rolling out `horizon` frames; the table, also written as `out/ar.parquet` and `out/ar.html`."
     out, rows = Path(out), []
     settings = settings or ar_settings()
@@ -516,19 +518,21 @@ def compare_ar(stores:list[str], out, flops:float=0., settings:list[dict]|None=N
         base = dict(model or {}) | dict(dim=store.dim)
         keyed = any(ARConfig.from_dict(base | s).memory_key == 'codes' for s in settings if s.get('memory'))
         phase0 = phase0_row(store, t.seed, code_condition(ARConfig.from_dict(base)) if keyed else None)   # and the memory's own keys
-        jobs = [(s, 'flops') for s in settings]
+        jobs = [(s, 'flops', t) for s in settings]
         if match_params:
             for s in [s for s in settings if s.get('memory')]:
                 with_memory = LatentAR(ARConfig(**base | s))
                 target = n_params(with_memory)['backbone'] + n_params(with_memory)['memory']
                 twin = dict(memory=False, memory_key=ARConfig.from_dict(base).memory_key, d_model=width_for(ARConfig(**base | s), target))
-                jobs.append((s | twin, 'params'))                     # the twins of a codes and a modes memory are one model
+                if twin_steps and t.flops: jobs.append((s | twin, 'params+steps', replace(t, flops=0., steps=steps_for(with_memory, t))))
+                else: jobs.append((s | twin, 'params', t))          # the twins of a codes and a modes memory are one model
         named = {}                                              # twins of two memories of one size are one run
-        for s, match in jobs:
+        for s, match, budget in jobs:
             cfg = ARConfig.from_dict(base | s)
-            named.setdefault(setting_name(s | dict(head=cfg.head, flow_loss=cfg.flow_loss, memory_key=cfg.memory_key)), (cfg, match))
-        for name, (cfg, match) in named.items():
-            run = train_ar(out/store_label(spec)/name, spec, cfg, t, resume=True, progress=progress, horizon=horizon)
+            name = setting_name(s | dict(head=cfg.head, flow_loss=cfg.flow_loss, memory_key=cfg.memory_key))
+            named.setdefault(name + ('-steps' if match == 'params+steps' else ''), (cfg, match, budget))
+        for name, (cfg, match, budget) in named.items():
+            run = train_ar(out/store_label(spec)/name, spec, cfg, budget, resume=True, progress=progress, horizon=horizon)
             ev = json.loads((run/'eval.json').read_text())
             row = dict(store=str(spec), run=run.name, folder=str(run.relative_to(out)), match=match, head=head_label(vars(cfg)), memory=cfg.memory,
                        memory_key=cfg.memory_key if cfg.memory else None, noise=cfg.noise,
@@ -599,7 +603,8 @@ def ar_page(table:pd.DataFrame, flops:float|None=None, root:Path|None=None) -> l
     how = ("<p>Each bar is one model, trained on the store's training speakers" +
            (f" for {flops:.3g} FLOPs" if flops else '') + " and measured on its held-out speakers. "
            "'flops': the setting itself; 'params': a model without the memory, widened to as many parameters as the "
-           "backbone and memory together. dx_ratio is 1 − R² of the next step Δx in the store's units (Phase 0's dashed "
+           "backbone and memory together, at the same budget (fewer steps); 'params+steps': that model trained for as many "
+           "steps as its memory model (more FLOPs). dx_ratio is 1 − R² of the next step Δx in the store's units (Phase 0's dashed "
            "line: the same ratio for a lookup on the mean of the last 4 frames; phase0_dx_keys: the same ratio under "
            "the condition whose codes key the memory, its unigrams); nll_dim is nats per dimension in "
            "normalised units (lower is better); drift is the RMS distance per dimension between a rollout (of horizon_s "
