@@ -9,6 +9,7 @@ Docs: https://latentlab.github.io/latentlab/experiment.html.md"""
 # %% ../nbs/80_experiment.ipynb #b957ad2a
 from __future__ import annotations
 import json, math, shlex, shutil, time, tomllib, warnings
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 import numpy as np
@@ -33,17 +34,18 @@ from .models.ar import ARConfig
 from .models.runs import ARTrainConfig, store_label, train_ar
 
 # %% auto #0
-__all__ = ['AR_SETTINGS', 'PRESETS', 'SECONDS', 'GEOMETRY_COLUMNS', 'AR_MEASURES', 'GIVEN', 'COMPUTE', 'RD_DISTORTION', 'LABELS',
-           'SEMANTIC', 'SPEAKER', 'SHOWN', 'ExperimentError', 'Rows', 'Measures', 'ARPlan', 'ExperimentConfig',
-           'both_targets', 'trained_settings', 'phase0_conditions', 'codec_weights', 'check_experiment', 'load_config',
-           'Row', 'setting_label', 'row_setting', 'experiment_rows', 'row_seeds', 'columns_of', 'folder_name',
-           'ar_folder', 'cell_path', 'cell', 'cell_seconds', 'Context', 'encoder_cell', 'catalogue_spec', 'for_weights',
-           'store_cell', 'recon_cell', 'phase0_cell', 'coarseness_cell', 'geometry_cell', 'ar_cell', 'resolved',
-           'prepare_experiment', 'row_numbers', 'run_experiment', 'log_call', 'compute_seconds', 'experiment_plan',
-           'bits_per_second', 'with_derived', 'seed_interval', 'common', 'summarise', 'verdict', 'iv', 'rank_agreement',
-           'plot_points', 'experiment_figures', 'answer_objectives', 'answer_vae', 'answer_structure', 'ratio_interval',
-           'answer_dual', 'answer_memory', 'answer_coarseness', 'optimism_line', 'answer_future', 'answer_semantic',
-           'answer_controls', 'answers', 'answers_markdown', 'experiment_page']
+__all__ = ['AR_SETTINGS', 'PRESETS', 'SECONDS', 'EXTRACT_SECONDS', 'GEOMETRY_COLUMNS', 'AR_MEASURES', 'GIVEN', 'COMPUTE',
+           'RD_DISTORTION', 'LABELS', 'SEMANTIC', 'SPEAKER', 'SHOWN', 'ExperimentError', 'Rows', 'Measures', 'ARPlan',
+           'ExperimentConfig', 'both_targets', 'trained_settings', 'phase0_conditions', 'codec_weights',
+           'check_experiment', 'load_config', 'Row', 'setting_label', 'row_setting', 'experiment_rows', 'row_seeds',
+           'columns_of', 'folder_name', 'ar_folder', 'cell_path', 'cell', 'cell_seconds', 'Context', 'encoder_cell',
+           'catalogue_spec', 'for_weights', 'store_cell', 'recon_cell', 'phase0_cell', 'coarseness_cell',
+           'geometry_cell', 'ar_cell', 'resolved', 'prepare_experiment', 'row_numbers', 'run_experiment', 'log_call',
+           'compute_seconds', 'experiment_plan', 'bits_per_second', 'with_derived', 'seed_interval', 'common',
+           'summarise', 'verdict', 'iv', 'rank_agreement', 'plot_points', 'experiment_figures', 'answer_objectives',
+           'answer_vae', 'answer_structure', 'ratio_interval', 'answer_dual', 'answer_memory', 'answer_coarseness',
+           'optimism_line', 'answer_future', 'answer_semantic', 'answer_controls', 'answers', 'answers_markdown',
+           'experiment_page']
 
 # %% ../nbs/80_experiment.ipynb #da849412
 class ExperimentError(LatentlabError, ValueError):
@@ -221,8 +223,8 @@ controls = ["walk", "walk:dim=4,noise=2.5"]
 logmel = true
 pretrained = ["whisper-tiny", "ge2e"]
 random = ["mimi", "encodec"]
-trained = "bottleneck=ae,vae objective=none,predictability lam=1"
-dual = ["hierarchical", "residual"]
+trained = ["bottleneck=ae,vae objective=none,predictability lam=1", "bottleneck=ae objective=none causal=false"]
+dual = ["hierarchical", "parallel", "residual"]
 
 [encoder]
 dim = 16
@@ -319,8 +321,7 @@ def experiment_rows(cfg:ExperimentConfig) -> list[Row]:
         s = dict(dual=d, objective=r.dual_objective, lam=r.dual_lam)
         s = s if r.dual_lam and r.dual_objective != 'none' else dict(dual=d, objective='none', lam=0)
         rows += [Row(f'dual {d} {part}', 'dual', run_name(s), s, part) for part in ('z_dyn', 'pair')]
-    names = [row.name for row in rows]
-    if twice := sorted({n for n in names if names.count(n) > 1}):
+    if twice := sorted(n for n, k in Counter(row.name for row in rows).items() if k > 1):
         raise ExperimentError(f"rows: {twice} named twice; name each latent space once")
     return rows
 
@@ -350,6 +351,7 @@ def cell_path(out:Path, row:Row, seed:int, column:str) -> Path:
     return out/'cells'/row.label/f's{seed}'/f'{column}.json'
 
 SECONDS = '_seconds'     # a cell's compute time, kept in its file but not a column of the table (as every `_` key)
+EXTRACT_SECONDS = '_extract_seconds'   # a store cell's: what making its store took (`Store.extract_seconds`)
 
 def cell(out:Path, row:Row, seed:int, column:str, compute, counts:dict|None=None) -> dict:
     "The numbers of one cell: read from `out/cells/`, or computed by `compute()` and written there atomically with the seconds it took (counted in `counts`)."
@@ -374,7 +376,7 @@ def cell_seconds(out) -> pd.DataFrame:
     took = pd.DataFrame([dict(row=f.parent.parent.name, seed=int(f.parent.name[1:]), column=f.stem,
                               seconds=n.get(SECONDS, np.nan), cached=0.) for f, n in zip(files, numbers)],
                         columns=['row', 'seed', 'column', 'seconds', 'cached'])
-    stores = pd.DataFrame([dict(i=i, path=n.get('path'), made=n.get('_extract_seconds', np.nan), seconds=n.get(SECONDS, np.nan))
+    stores = pd.DataFrame([dict(i=i, path=n.get('path'), made=n.get(EXTRACT_SECONDS, np.nan), seconds=n.get(SECONDS, np.nan))
                            for i, (f, n) in enumerate(zip(files, numbers)) if f.stem == 'store'], columns=['i', 'path', 'made', 'seconds'])
     for _, one in stores.groupby('path', sort=False):         # rows without training share a store over their seeds
         before = one.made.iloc[0] - one.seconds.sum()
@@ -480,7 +482,7 @@ def store_cell(ctx:Context, row:Row, seed:int) -> dict:
     path = st.path.resolve()
     return dict(path=str(path.relative_to(ctx.out.resolve()) if path.is_relative_to(ctx.out.resolve()) else path),
                 dim=st.dim, frame_rate=st.frame_rate, frames=int(len(st.x)), speakers=int(st.index.speaker.nunique()),
-                known_ratio=st.meta.get('known_ratio', math.nan), _extract_seconds=st.extract_seconds)
+                known_ratio=st.meta.get('known_ratio', math.nan)) | {EXTRACT_SECONDS: st.extract_seconds}
 
 def recon_cell(ctx:Context, row:Row, seed:int) -> dict:
     "Held-out reconstruction cost of the row's latents: the pair's, or z_dyn's alone (dB mel distance)."
@@ -600,9 +602,9 @@ def run_experiment(config, out, progress:bool=True, only:list[str]|None=None) ->
     prepare_experiment(out, cfg)
     ctx = Context(cfg, out, progress)
     if any(r.kind != 'control' for r in rows): ctx.corpus                 # a missing corpus fails now, not an hour in
-    for r in rows:                                                         # and so do weights that cannot be loaded
+    for r in (r for r in rows if r.weights):                               # and so do weights that cannot be loaded
         done = cell_path(out, r, cfg.seeds[0], 'store').exists() or (out/'stores'/folder_name(r, cfg.seeds[0])/'native'/'meta.json').exists()
-        if r.weights and not done: ctx.encoder(r, cfg.seeds[0])
+        if not done: ctx.encoder(r, cfg.seeds[0])
     total = sum(len(columns_of(cfg, r, s)) for r in rows for s in row_seeds(cfg, r))
     t0 = time.perf_counter()
     with tqdm(total=total, desc='experiment', unit='cell', disable=not progress) as bar, audio_cache():   # the corpus decoded once per rate
@@ -876,8 +878,10 @@ def answer_structure(summary:pd.DataFrame, proxy:dict) -> list[str]:
     return lines
 
 def ratio_interval(a:pd.Series, b:pd.Series, key:str) -> tuple[float, float, float]:
-    "`a[key] / b[key]` and the widest ratio of their intervals' ends (NaN where an end is not positive)."
+    """`a[key] / b[key]` of a quantity that cannot be negative (a cost, a distance), and the widest ratio of their
+    intervals' ends: an end below 0 (a t-interval over few seeds) counts as 0, so a ratio's end may be infinite."""
     def div(u, v):                                        # v = 0 (a cost floored at 0) under a positive u: infinitely cheaper
+        u, v = max(u, 0.), max(v, 0.)                     # NaN stays NaN
         return u / v if v > 0 else math.inf if v == 0 and u > 0 else math.nan
     return (div(a[key], b[key]), div(a.get(f'{key}_lo', math.nan), b.get(f'{key}_hi', math.nan)),
             div(a.get(f'{key}_hi', math.nan), b.get(f'{key}_lo', math.nan)))
@@ -1000,12 +1004,15 @@ def answer_future(summary:pd.DataFrame) -> list[str]:
     if 'causal' not in summary or summary[summary.kind == 'trained'].causal.nunique() < 2:
         return ["Not asked by this config: add causal=true,false to rows.trained, or a grid of its own such as "
                 "'objective=none,predictability lam=1 causal=false' (rows.trained = [GRID, ...]), to compare encoders that see the future."]
+    def vs(r, b, key, what, digits=3, unit=''):          # one measure of the two, with the verdict where both have intervals
+        v = verdict(r, b, key)
+        return f"{what} {iv(r, key, digits)} vs causal {iv(b, key, digits)}{unit}" + ('' if v.startswith('not comparable') else f" ({v})")
     lines = []
     for _, r in _rows(summary, kind='trained', causal=False).iterrows():
         b = _twin(summary, r, causal=True)
         if b is not None:
-            lines.append(f"{r.latent}: AR NLL/dim {iv(r, 'plain_nll_dim')} vs causal {iv(b, 'plain_nll_dim')} "
-                         f"({verdict(r, b, 'plain_nll_dim')}); reconstruction {iv(r, 'recon_db', 2)} vs {iv(b, 'recon_db', 2)} dB.")
+            lines.append(f"{r.latent}: " + '; '.join(vs(r, b, *m) for m in [('plain_nll_dim', 'AR NLL/dim'), ('phase0_dx', 'Phase 0 Δx'),
+                                                                            ('recon_db', 'reconstruction', 2, ' dB')] if m[0] in r) + '.')
     return lines
 
 def _against(v:str) -> str: return {'lower': 'lower than', 'higher': 'higher than', 'no different': 'no different from'}.get(v, f'{v} against')

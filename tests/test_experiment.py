@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import LATENTLAB, latentlab, needs_real
-from latentlab.experiment import cell_seconds
+from latentlab.experiment import EXTRACT_SECONDS, cell_seconds
 
 KINDS = {'control', 'logmel', 'pretrained', 'random', 'trained', 'dual'}
 COLUMNS = ('recon_db', 'phase0_dx', 'phase0_x', 'phase0_dx_train', 'phase0_dx_random', 'best_dx', 'best_x', 'best_dx_train', 'best_dx_random',
@@ -82,7 +82,7 @@ def test_rerun_reads_every_cell(done, env):
     assert len(took) == len(before) and took.seconds.notna().all() and (took.seconds >= 0).all() and took.seconds.sum() <= first['seconds']
     assert took[took.column.str.startswith('ar-')].seconds.min() > 0          # a trained model takes time
     stores = took[(took.column == 'store') & took.row.str.startswith('trained')]    # encoded by the experiment itself, in the cell
-    made = [json.loads((out/'cells'/r.row/f's{r.seed}'/'store.json').read_text())['_extract_seconds'] for r in stores.itertuples()]
+    made = [json.loads((out/'cells'/r.row/f's{r.seed}'/'store.json').read_text())[EXTRACT_SECONDS] for r in stores.itertuples()]
     assert len(made) and all(0 < m <= s for m, s in zip(made, stores.seconds)) and (stores.cached == 0).all(), (made, stores)
 
 def test_a_row_as_a_job_of_its_own(done, env, tmp_path):
