@@ -42,10 +42,10 @@ __all__ = ['AR_SETTINGS', 'PRESETS', 'SECONDS', 'EXTRACT_SECONDS', 'GEOMETRY_COL
            'catalogue_spec', 'for_weights', 'store_cell', 'recon_cell', 'phase0_cell', 'coarseness_cell',
            'geometry_cell', 'ar_cell', 'resolved', 'prepare_experiment', 'row_numbers', 'run_experiment', 'log_call',
            'compute_seconds', 'experiment_plan', 'bits_per_second', 'with_derived', 'seed_interval', 'common',
-           'summarise', 'verdict', 'iv', 'rank_agreement', 'plot_points', 'experiment_figures', 'answer_objectives',
-           'answer_vae', 'answer_structure', 'ratio_interval', 'answer_dual', 'answer_memory', 'answer_coarseness',
-           'optimism_line', 'answer_future', 'answer_semantic', 'answer_controls', 'answers', 'answers_markdown',
-           'experiment_page']
+           'summarise', 'latent_names', 'verdict', 'iv', 'rank_agreement', 'plot_points', 'experiment_figures',
+           'answer_objectives', 'answer_vae', 'answer_structure', 'ratio_interval', 'answer_dual', 'answer_memory',
+           'answer_coarseness', 'optimism_line', 'answer_future', 'answer_semantic', 'answer_controls', 'answers',
+           'answers_markdown', 'experiment_page']
 
 # %% ../nbs/80_experiment.ipynb #da849412
 class ExperimentError(LatentlabError, ValueError):
@@ -723,11 +723,16 @@ def summarise(table:pd.DataFrame) -> pd.DataFrame:
             mean, lo, hi = seed_interval(g[c].to_numpy())
             once = g[g[c].notna()]                                  # measured at one seed only: that run's own interval
             if len(once) == 1 and f'{c}_lo' in g: lo, hi = float(once[f'{c}_lo'].iloc[0]), float(once[f'{c}_hi'].iloc[0])
+            if c.endswith('bits_per_s'): lo = max(lo, 0.)              # a cost, floored at 0 seed by seed: its interval too
             r |= {c: mean, f'{c}_lo': lo, f'{c}_hi': hi}
         rows.append(r)
     return pd.DataFrame(rows).drop(columns=['seed'], errors='ignore')
 
 # %% ../nbs/80_experiment.ipynb #70394409
+def latent_names(latents) -> str:
+    "Latent spaces' names in a sentence, each in backticks: a name may hold commas (`trained bottleneck=ae, reconstruction`)."
+    return ', '.join(f'`{n}`' for n in latents)
+
 def verdict(a:pd.Series, b:pd.Series, key:str) -> str:
     "How `a` compares with `b` on `key`: 'lower', 'higher', or 'no different' (their intervals overlap)."
     lo, hi = a.get(f'{key}_lo', math.nan), a.get(f'{key}_hi', math.nan)
@@ -834,7 +839,7 @@ def answer_objectives(summary:pd.DataFrame) -> list[str]:
                      f"({p}); AR NLL/dim {iv(r, 'plain_nll_dim')} vs {iv(base, 'plain_nll_dim')} ({a}); reconstruction "
                      f"{iv(r, 'recon_db', 2)} vs {iv(base, 'recon_db', 2)} dB ({c}).")
         if a == 'lower': wins.append(r.latent)
-    lines.append(f"Objectives that made the latents easier for the AR model (NLL lower, intervals apart): {', '.join(wins)}."
+    lines.append(f"Objectives that made the latents easier for the AR model (NLL lower, intervals apart): {latent_names(wins)}."
                  if wins else "Negative result: no objective lowered the AR model's NLL beyond the seeds' spread.")
     return lines
 
@@ -903,8 +908,9 @@ def answer_dual(summary:pd.DataFrame) -> list[str]:
             recon, r_lo, r_hi = ratio_interval(pair, b, 'recon_db')
             cost = ("meets" if c_lo >= 2 else "misses" if c_hi < 2 else "cannot tell against") + " the 2× target"
             within = ("within" if r_hi <= 1.05 else "not within" if r_lo > 1.05 else "cannot tell against") + " the 5% target"
+            x = lambda v: '∞' if v == math.inf else f'{v:.2f}'
             lines.append(f"{arch} against {b.latent}: z_dyn costs {iv(dyn, 'bits_per_s', 0)} bits/s, the single latent "
-                         f"{iv(b, 'bits_per_s', 0)}: z_dyn is {cheaper:.2f}× [{c_lo:.2f}, {c_hi:.2f}] cheaper ({cost}). The pair "
+                         f"{iv(b, 'bits_per_s', 0)}, {x(cheaper)}× [{x(c_lo)}, {x(c_hi)}] z_dyn's ({cost}). The pair "
                          f"reconstructs at {iv(pair, 'recon_db', 2)} dB against {iv(b, 'recon_db', 2)}, {recon - 1:+.1%} "
                          f"[{r_lo - 1:+.1%}, {r_hi - 1:+.1%}] ({within}); z_dyn alone at {iv(dyn, 'recon_db', 2)} dB.")
         two = _between(pair, 'two_stage_bits_per_s', 'bits_per_s')
@@ -932,12 +938,12 @@ def _tally(summary:pd.DataFrame, change:str, effect) -> tuple[dict, list, list, 
 def _memory_sign(sign:int) -> str:
     "What the sign of ρ(Phase 0 ratio, memory gain) says: Engram's premise is that a lookup helps where the coarse context predicts."
     return {-1: ": negative, so the memory helped where Phase 0 says a lookup predicts, as Engram's premise expects",
-            1: ": positive, so the memory helped most where Phase 0 says a lookup predicts least, against Engram's premise",
+            1: ": positive, so the memory helped most (or hurt least) where Phase 0 says a lookup predicts least, against Engram's premise",
             0: ": no relation shown"}[sign]
 
 def answer_memory(summary:pd.DataFrame) -> list[str]:
     "The Engram memory and CALM's stabilisers: where do they help, and where do they hurt?"
-    lines, listed = [], lambda names: ', '.join(names) if names else 'no latent space'
+    lines, listed = [], lambda latents: latent_names(latents) if latents else 'no latent space'
     one_seed = summary[summary.seeds == 1].latent.tolist()
     if 'memory_gain' in summary:
         def effect(r):                                    # across seeds where two or more have both; else one run's intervals
@@ -963,7 +969,7 @@ def answer_memory(summary:pd.DataFrame) -> list[str]:
                      f"the intervals on {listed(lower)}{' (a negative result)' if not lower and len(apart) < len(effects) else ''}, "
                      f"and raised it on {listed(higher)}{f' (not comparable, no interval: {listed(apart)})' if apart else ''}.")
     if lines and one_seed:
-        lines.append(f"Latent spaces with one AR model per setting ({', '.join(one_seed)}): their intervals are over "
+        lines.append(f"Latent spaces with one AR model per setting ({latent_names(one_seed)}): their intervals are over "
                      "utterances only, not over AR training seeds, so their verdicts are the less certain.")
     return lines or ["Not asked by this config: add 'memory' and 'stabilised' to ar.settings."]
 
@@ -976,15 +982,15 @@ def answer_coarseness(summary:pd.DataFrame) -> list[str]:
     gain = num('phase0_dx')[swept.index] - num('best_dx')[swept.index]
     hi = num('best_dx_hi')[swept.index]
     below, unknown = swept[hi < CRITERION].latent.tolist(), swept[hi.isna()].latent.tolist()
-    common = swept.best_dx_condition.value_counts()
+    common = swept.best_dx_condition.astype(str).str.replace(r' \(\d+ of \d+ seeds\)$', '', regex=True).value_counts()   # a row's, by most of its seeds
     moves = lambda g: f"lowers it by {g:.3f}" if g >= 0 else f"raises it by {-g:.3f}"
     return [f"The condition of the sweep chosen on the training speakers {moves(gain.median())} on held-out speakers at "
             f"the median over rows (largest fall {gain.max():.3f}, {swept.latent[gain.idxmax()]}); the condition chosen "
-            f"most often is {common.index[0]} ({common.iloc[0]} of {len(swept)} rows with a sweep).",
-            (f"Below the 0.6 criterion at the chosen condition (the whole interval): {', '.join(below)}." if below else
+            f"most often is {common.index[0]} (by {common.iloc[0]} of {len(swept)} rows with a sweep, each row by most of its seeds).",
+            (f"Below the 0.6 criterion at the chosen condition (the whole interval): {latent_names(below)}." if below else
              "No latent space falls below the 0.6 criterion at the condition chosen on the training speakers: "
              "coarseness, as chosen, does not rescue the lookup.")
-            + (f" No interval for {', '.join(unknown)}: not judged." if unknown else '')] + optimism_line(swept, num)
+            + (f" No interval for {latent_names(unknown)}: not judged." if unknown else '')] + optimism_line(swept, num)
 
 def optimism_line(swept:pd.DataFrame, num) -> list[str]:
     "The chosen condition on training against held-out speakers, beside the same gap at the seed condition (what choosing adds to it), and random clusters there."
@@ -1007,12 +1013,20 @@ def answer_future(summary:pd.DataFrame) -> list[str]:
     def vs(r, b, key, what, digits=3, unit=''):          # one measure of the two, with the verdict where both have intervals
         v = verdict(r, b, key)
         return f"{what} {iv(r, key, digits)} vs causal {iv(b, key, digits)}{unit}" + ('' if v.startswith('not comparable') else f" ({v})")
-    lines = []
+    has = lambda r, b, key: not (pd.isna(r.get(key, math.nan)) and pd.isna(b.get(key, math.nan)))
+    lines, nll, recon = [], [], []
     for _, r in _rows(summary, kind='trained', causal=False).iterrows():
         b = _twin(summary, r, causal=True)
-        if b is not None:
-            lines.append(f"{r.latent}: " + '; '.join(vs(r, b, *m) for m in [('plain_nll_dim', 'AR NLL/dim'), ('phase0_dx', 'Phase 0 Δx'),
-                                                                            ('recon_db', 'reconstruction', 2, ' dB')] if m[0] in r) + '.')
+        if b is None: continue
+        lines.append(f"{r.latent}: " + '; '.join(vs(r, b, *m) for m in [('plain_nll_dim', 'AR NLL/dim'), ('phase0_dx', 'Phase 0 Δx'),
+                                                                        ('recon_db', 'reconstruction', 2, ' dB')] if has(r, b, m[0])) + '.')
+        nll.append(verdict(r, b, 'plain_nll_dim')); recon.append(verdict(r, b, 'recon_db'))
+    if nll:
+        n, harder, easier = len(nll), nll.count('higher'), nll.count('lower')
+        lines.append(f"Seeing the future made the latents harder for a causal AR model in {harder} of {n} comparisons and easier in "
+                     f"{easier} (NLL intervals apart); it lowered the reconstruction error in {recon.count('lower')} of {n}"
+                     + (": no evidence at this scale that an encoder which sees the future gives latents harder or easier to model "
+                        "(a negative result)." if harder == easier == 0 else "."))
     return lines
 
 def _against(v:str) -> str: return {'lower': 'lower than', 'higher': 'higher than', 'no different': 'no different from'}.get(v, f'{v} against')
@@ -1029,8 +1043,8 @@ def answer_semantic(summary:pd.DataFrame) -> list[str]:
                 "acoustic ones (log-mel, codecs)."]
     return [f"{r.latent}: Phase 0 Δx {iv(r, 'phase0_dx')}, AR NLL/dim {iv(r, 'plain_nll_dim')}." for _, r in
             t.iterrows()] + [
-            f"Semantic ({', '.join(sem.latent)}) mean NLL/dim {sem.plain_nll_dim.mean():.3f} against acoustic "
-            f"{aco.plain_nll_dim.mean():.3f} ({', '.join(aco.latent)}; speaker encoders left out). Row by row, with the "
+            f"Semantic ({latent_names(sem.latent)}) mean NLL/dim {sem.plain_nll_dim.mean():.3f} against acoustic "
+            f"{aco.plain_nll_dim.mean():.3f} ({latent_names(aco.latent)}; speaker encoders left out). Row by row, with the "
             "intervals across AR seeds: " + '; '.join(f"{a.latent} {_against(verdict(a, b, 'plain_nll_dim'))} {b.latent}"
                                                       for _, a in sem.iterrows() for _, b in aco.iterrows()) +
             f". With {len(sem)} semantic encoder(s) this describes these encoders; it does not test semantic latents against acoustic ones."]

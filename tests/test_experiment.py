@@ -57,7 +57,7 @@ def test_answers_come_from_the_numbers(done):
     pair = s[(s.kind == 'dual') & (s.part == 'pair')].iloc[0]
     dyn = s[(s.kind == 'dual') & (s.part == 'z_dyn')].iloc[0]
     line = next(l for l in answers.splitlines() if l.startswith(f"- residual against {base.latent}:"))
-    assert f"z_dyn is {base.bits_per_s / dyn.bits_per_s:.2f}× [" in line and f"{pair.recon_db / base.recon_db - 1:+.1%} [" in line
+    assert f"the single latent {base.bits_per_s:.0f} [{base.bits_per_s_lo:.0f}, {base.bits_per_s_hi:.0f}], {base.bits_per_s / dyn.bits_per_s:.2f}× [" in line and f"{pair.recon_db / base.recon_db - 1:+.1%} [" in line
     two = next(l for l in answers.splitlines() if l.startswith("- residual, generated in two stages"))
     t = pd.read_parquet(out/'table.parquet')
     by_seed = t[t.part == 'z_dyn'].set_index('seed').bits_per_s + t[t.part == 'pair'].set_index('seed').rec_given_bits_per_s
@@ -170,11 +170,13 @@ def test_verdicts_on_a_made_up_summary():
                       row('par pair', 'dual', dual='parallel', part='pair', recon=(6.0, 5.9, 6.1))])      # +20%
     dual = answer_dual(s)
     res = next(l for l in dual if l.startswith('residual against ae:'))
-    assert 'z_dyn is 3.00× [2.76, 3.26] cheaper (meets the 2× target)' in res and '(within the 5% target)' in res, res
+    assert 'single latent 300 [290, 310], 3.00× [2.76, 3.26] z_dyn\'s (meets the 2× target)' in res and '(within the 5% target)' in res, res
     par = next(l for l in dual if l.startswith('parallel against ae:'))
-    assert '1.50× [1.38, 1.63] cheaper (misses the 2× target)' in par and '+20.0% [+15.7%, +24.5%] (not within the 5% target)' in par, par
+    assert '1.50× [1.38, 1.63] z_dyn\'s (misses the 2× target)' in par and '+20.0% [+15.7%, +24.5%] (not within the 5% target)' in par, par
     future = answer_future(s)
-    assert len(future) == 1 and future[0].startswith('ae-future: AR NLL/dim 0.800 [0.750, 0.850] vs causal 0.500') and '(higher)' in future[0]
+    assert len(future) == 2 and future[0].startswith('ae-future: AR NLL/dim 0.800 [0.750, 0.850] vs causal 0.500') and '(higher)' in future[0]
+    assert future[0].endswith('reconstruction 4.00 [3.90, 4.10] vs causal 5.00 [4.90, 5.10] dB (lower).'), future
+    assert future[1].startswith('Seeing the future made the latents harder for a causal AR model in 1 of 1 comparisons and easier in 0'), future
     vae = answer_vae(s)
     assert '(no different)' in vae[0] and vae[-1].startswith('The VAE bottleneck lowered the AR NLL in 0 of 1 comparisons: no evidence'), vae
 
