@@ -8,7 +8,7 @@ Docs: https://latentlab.github.io/latentlab/experiment.html.md"""
 
 # %% ../nbs/80_experiment.ipynb #b957ad2a
 from __future__ import annotations
-import json, math, shlex, shutil, time, tomllib, warnings
+import json, math, re, shlex, shutil, time, tomllib, warnings
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -42,10 +42,10 @@ __all__ = ['AR_SETTINGS', 'PRESETS', 'SECONDS', 'EXTRACT_SECONDS', 'GEOMETRY_COL
            'catalogue_spec', 'for_weights', 'store_cell', 'recon_cell', 'phase0_cell', 'coarseness_cell',
            'geometry_cell', 'ar_cell', 'resolved', 'prepare_experiment', 'row_numbers', 'run_experiment', 'log_call',
            'compute_seconds', 'experiment_plan', 'bits_per_second', 'with_derived', 'seed_interval', 'common',
-           'summarise', 'latent_names', 'verdict', 'iv', 'rank_agreement', 'plot_points', 'experiment_figures',
-           'answer_objectives', 'answer_vae', 'answer_structure', 'ratio_interval', 'answer_dual', 'answer_memory',
-           'answer_coarseness', 'optimism_line', 'answer_future', 'answer_semantic', 'answer_controls', 'answers',
-           'answers_markdown', 'experiment_page']
+           'commonest', 'summarise', 'latent_names', 'verdict', 'iv', 'rank_agreement', 'plot_points',
+           'experiment_figures', 'answer_objectives', 'answer_vae', 'answer_structure', 'ratio_interval', 'answer_dual',
+           'answer_memory', 'answer_coarseness', 'optimism_line', 'answer_future', 'answer_semantic', 'answer_controls',
+           'answers', 'answers_markdown', 'experiment_page']
 
 # %% ../nbs/80_experiment.ipynb #da849412
 class ExperimentError(LatentlabError, ValueError):
@@ -710,6 +710,10 @@ def common(values:pd.Series):
     if len(counts) <= 1: return values.iloc[0]
     return f"{counts.index[0]} ({counts.iloc[0]} of {len(values)} seeds)"
 
+def commonest(value) -> str:
+    "A label `common` gave, without its note of how many seeds had it."
+    return re.sub(r' \(\d+ of \d+ seeds\)$', '', str(value))
+
 def summarise(table:pd.DataFrame) -> pd.DataFrame:
     "One row per latent space: numbers averaged over seeds, intervals across seeds (or, measured at one seed, that run's own)."
     rows = []
@@ -909,10 +913,11 @@ def answer_dual(summary:pd.DataFrame) -> list[str]:
             cost = ("meets" if c_lo >= 2 else "misses" if c_hi < 2 else "cannot tell against") + " the 2× target"
             within = ("within" if r_hi <= 1.05 else "not within" if r_lo > 1.05 else "cannot tell against") + " the 5% target"
             x = lambda v: '∞' if v == math.inf else f'{v:.2f}'
+            pct = lambda v: '+∞' if v == math.inf else f'{v - 1:+.1%}'
             lines.append(f"{arch} against {b.latent}: z_dyn costs {iv(dyn, 'bits_per_s', 0)} bits/s, the single latent "
                          f"{iv(b, 'bits_per_s', 0)}, {x(cheaper)}× [{x(c_lo)}, {x(c_hi)}] z_dyn's ({cost}). The pair "
-                         f"reconstructs at {iv(pair, 'recon_db', 2)} dB against {iv(b, 'recon_db', 2)}, {recon - 1:+.1%} "
-                         f"[{r_lo - 1:+.1%}, {r_hi - 1:+.1%}] ({within}); z_dyn alone at {iv(dyn, 'recon_db', 2)} dB.")
+                         f"reconstructs at {iv(pair, 'recon_db', 2)} dB against {iv(b, 'recon_db', 2)}, {pct(recon)} "
+                         f"[{pct(r_lo)}, {pct(r_hi)}] ({within}); z_dyn alone at {iv(dyn, 'recon_db', 2)} dB.")
         two = _between(pair, 'two_stage_bits_per_s', 'bits_per_s')
         heard = _between(pair, f'{GIVEN}_mel_generated', f'{GIVEN}_mel_copy')
         rolled = ('' if math.isnan(pair.get(f'{GIVEN}_mel_generated', math.nan)) else
@@ -957,7 +962,7 @@ def answer_memory(summary:pd.DataFrame) -> list[str]:
                      f"{' (a negative result)' if not helped and len(apart) < len(effects) else ''}, and raised it on "
                      f"{listed(hurt)}; the rest no different"
                      f"{f' (not comparable, no interval: {listed(apart)})' if apart else ''}. "
-                     + (f"Largest gain {summary.memory_gain.max():+.3f} nats/dim ({summary.latent[summary.memory_gain.idxmax()]}). "
+                     + (f"Largest gain {summary.memory_gain.max():+.3f} nats/dim ({latent_names([summary.latent[summary.memory_gain.idxmax()]])}). "
                         if summary.memory_gain.notna().any() else "No latent space has a memory run to compare. ")
                      + (f"ρ between Phase 0 and the gain (controls left out): {agree['rho']:.2f} [{agree['lo']:.2f}, {agree['hi']:.2f}], "
                         f"p = {agree['p']:.3f}{_memory_sign(agree['sign'])}."
@@ -982,11 +987,12 @@ def answer_coarseness(summary:pd.DataFrame) -> list[str]:
     gain = num('phase0_dx')[swept.index] - num('best_dx')[swept.index]
     hi = num('best_dx_hi')[swept.index]
     below, unknown = swept[hi < CRITERION].latent.tolist(), swept[hi.isna()].latent.tolist()
-    common = swept.best_dx_condition.astype(str).str.replace(r' \(\d+ of \d+ seeds\)$', '', regex=True).value_counts()   # a row's, by most of its seeds
+    chosen = swept.best_dx_condition.dropna().map(commonest).value_counts()     # each row's: the one its seeds chose most often
     moves = lambda g: f"lowers it by {g:.3f}" if g >= 0 else f"raises it by {-g:.3f}"
     return [f"The condition of the sweep chosen on the training speakers {moves(gain.median())} on held-out speakers at "
-            f"the median over rows (largest fall {gain.max():.3f}, {swept.latent[gain.idxmax()]}); the condition chosen "
-            f"most often is {common.index[0]} (by {common.iloc[0]} of {len(swept)} rows with a sweep, each row by most of its seeds).",
+            f"the median over rows (largest fall {gain.max():.3f}, on {latent_names([swept.latent[gain.idxmax()]])})"
+            + (f"; the condition chosen most often is {chosen.index[0]} (by {chosen.iloc[0]} of the {chosen.sum()} rows with one, "
+               "each row's the one its seeds chose most often)." if len(chosen) else "."),
             (f"Below the 0.6 criterion at the chosen condition (the whole interval): {latent_names(below)}." if below else
              "No latent space falls below the 0.6 criterion at the condition chosen on the training speakers: "
              "coarseness, as chosen, does not rescue the lookup.")
@@ -1021,12 +1027,14 @@ def answer_future(summary:pd.DataFrame) -> list[str]:
         lines.append(f"{r.latent}: " + '; '.join(vs(r, b, *m) for m in [('plain_nll_dim', 'AR NLL/dim'), ('phase0_dx', 'Phase 0 Δx'),
                                                                         ('recon_db', 'reconstruction', 2, ' dB')] if has(r, b, m[0])) + '.')
         nll.append(verdict(r, b, 'plain_nll_dim')); recon.append(verdict(r, b, 'recon_db'))
-    if nll:
-        n, harder, easier = len(nll), nll.count('higher'), nll.count('lower')
-        lines.append(f"Seeing the future made the latents harder for a causal AR model in {harder} of {n} comparisons and easier in "
-                     f"{easier} (NLL intervals apart); it lowered the reconstruction error in {recon.count('lower')} of {n}"
-                     + (": no evidence at this scale that an encoder which sees the future gives latents harder or easier to model "
-                        "(a negative result)." if harder == easier == 0 else "."))
+    if not lines: return ["No non-causal trained row has a causal twin (the same settings but causal): add one to rows.trained."]
+    judged = [v for v in nll if not v.startswith('not comparable')]
+    if not judged: return lines + ["No AR NLL intervals to compare (one seed): not judged."]
+    harder, easier = judged.count('higher'), judged.count('lower')
+    lines.append(f"Seeing the future made the latents harder for a causal AR model in {harder} of {len(judged)} comparisons and "
+                 f"easier in {easier} (NLL intervals apart)" + (": no evidence at this scale that an encoder which sees the future "
+                 "gives latents harder or easier to model (a negative result)." if harder == easier == 0 else ".")
+                 + f" It lowered the reconstruction error in {recon.count('lower')} of {len(recon)}.")
     return lines
 
 def _against(v:str) -> str: return {'lower': 'lower than', 'higher': 'higher than', 'no different': 'no different from'}.get(v, f'{v} against')

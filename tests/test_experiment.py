@@ -167,12 +167,16 @@ def test_verdicts_on_a_made_up_summary():
                       row('res z_dyn', 'dual', dual='residual', part='z_dyn', bits=(100, 95, 105)),       # 3× cheaper
                       row('res pair', 'dual', dual='residual', part='pair', recon=(5.05, 5.0, 5.1)),      # +1%, at most +4%
                       row('par z_dyn', 'dual', dual='parallel', part='z_dyn', bits=(200, 190, 210)),      # 1.5× cheaper
-                      row('par pair', 'dual', dual='parallel', part='pair', recon=(6.0, 5.9, 6.1))])      # +20%
+                      row('par pair', 'dual', dual='parallel', part='pair', recon=(6.0, 5.9, 6.1)),       # +20%
+                      row('hier z_dyn', 'dual', dual='hierarchical', part='z_dyn', bits=(150, 0, 300)),  # up to infinitely cheaper
+                      row('hier pair', 'dual', dual='hierarchical', part='pair', recon=(5.0, 4.9, 5.1))])
     dual = answer_dual(s)
     res = next(l for l in dual if l.startswith('residual against ae:'))
     assert 'single latent 300 [290, 310], 3.00× [2.76, 3.26] z_dyn\'s (meets the 2× target)' in res and '(within the 5% target)' in res, res
     par = next(l for l in dual if l.startswith('parallel against ae:'))
     assert '1.50× [1.38, 1.63] z_dyn\'s (misses the 2× target)' in par and '+20.0% [+15.7%, +24.5%] (not within the 5% target)' in par, par
+    hier = next(l for l in dual if l.startswith('hierarchical against ae:'))
+    assert "2.00× [0.97, ∞] z_dyn's (cannot tell against the 2× target)" in hier, hier
     future = answer_future(s)
     assert len(future) == 2 and future[0].startswith('ae-future: AR NLL/dim 0.800 [0.750, 0.850] vs causal 0.500') and '(higher)' in future[0]
     assert future[0].endswith('reconstruction 4.00 [3.90, 4.10] vs causal 5.00 [4.90, 5.10] dB (lower).'), future
