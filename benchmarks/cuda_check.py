@@ -14,6 +14,12 @@
   needs a GPU per process).
 
     python benchmarks/cuda_check.py [--out DIR]
+
+Seen on a lent H100 (2026-11-27; torch 2.11.0+cu130, transformers 5.17, the other packages carried as wheels): all
+six ok in 118 s. The codec at EnCodec's width trained its 20 steps in 3 s (28 s on 2 CPU cores); a trained run's
+latents on the GPU differ from the CPU's by at most 6.4e-4 (TF32 convolutions); resume on the GPU ended with the
+same weights as 20 straight steps (largest difference 0); two gloo processes on the one GPU against one process,
+2.9e-4 (1.1e-6 on CPU).
 """
 import argparse, json, os, subprocess, sys, tempfile, time, traceback
 from pathlib import Path

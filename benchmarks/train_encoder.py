@@ -14,7 +14,13 @@ Measures, in one run so the machine's load is shared by all figures:
   size a lent GPU would train (`latentlab train-encoder --model kind=wave channels=512`). Seen on 2 cores of an AMD
   EPYC without AMX (2026-11-27, batch 16 × 40 960 samples): the default codec 10.7 GFLOP a step, 830 ms in float32
   (6.9% of the fp32 peak), 579 ms under bf16; at channels=512, 157 GFLOP, 4.1 s (20%) and 2.2 s (38%), so a pass
-  over the 65-minute sample takes 6.5 min in float32 and 3.5 min under bf16 here: a GPU's job.
+  over the 65-minute sample takes 6.5 min in float32 and 3.5 min under bf16 here: a GPU's job. On a lent H100
+  (2026-11-27, `--kind wave --device cuda`; fp32 matmul peak 51.6 TFLOP/s with TF32 off, convolutions in TF32):
+  the default codec 26.5 ms a step in float32, 32.0 ms under bf16 (a pass over the sample from the bare step: 3 s);
+  at channels=512, 40.2 ms (3.9 TFLOP/s, 7.6% of that peak; 100x the 2 cores) and 51.9 ms under bf16. The steps
+  are bound by launches and elementwise kernels (convolutions' backward 38% of the GPU's time, copies and
+  elementwise 16%), so bf16 autocast is slower there, while keeping the results (150 steps: 9.21 dB against 9.27,
+  Δz ratio 0.639 [0.545, 0.723] against 0.654 [0.591, 0.767]): train the codec in float32 on a GPU.
 Targets on 2 CPU cores: >= 30% of the fp32 peak, a pass in <= 60 s, the sweep in <= 30 min; on a lent GPU, the
 sweep >= 20x faster than on 2 CPU cores (`--device cuda`: the peaks, steps and runs on the GPU; the sweep's
 training and extraction on the GPU, its Phase 0 on the CPU cores). Seen on a lent H100 (16 cores): 74 s one at a

@@ -110,7 +110,7 @@ def _named_store(spec, name:str, opts:dict, progress:bool) -> Store:
         check_options('default', opts, []); return default_store(progress)
     if name == 'walk':
         check_options('walk', opts, set(inspect.signature(switching_walk_store).parameters) - {'out'})
-        out = cached_store_dir('walk', opts)
+        out = cached_store_dir('walk', opts | dict(drifts='helmert'))  # not the walks cached before that basis
         return Store(out) if (out/'meta.json').exists() else switching_walk_store(out, **opts)
     if name == 'real':
         check_options('real', opts, ['subset', 'encoder'])

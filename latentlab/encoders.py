@@ -133,7 +133,10 @@ def load_codec_model(kind:str, weights:str|None=None, config=None):
 def codec_latents(kind:str, model, x:torch.Tensor, n_q:int|None=None) -> torch.Tensor:
     "(B, dim, frames) latent of audio `x` (B, 1, T): before quantisation, or after the first `n_q` codebooks."
     if kind == 'mimi':
-        z = model.encoder(x).latents                 # SEANet → transformer → downsample to 12.5 Hz
+        if hasattr(model.encoder, 'encoder_seanet'): z = model.encoder(x).latents   # SEANet → transformer → downsample
+        else:                                        # older transformers (5.17): the model holds the three stages
+            h = model.encoder_transformer(model.encoder(x).transpose(1, 2))[0]
+            z = model.downsample(h.transpose(1, 2))
         if n_q: z = model.quantizer.decode(model.quantizer.encode(z, n_q).transpose(0, 1))
     elif kind == 'encodec':
         if model.config.normalize: x = x / (x.pow(2).mean(-1, keepdim=True).sqrt() + 1e-8)

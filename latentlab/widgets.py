@@ -78,9 +78,10 @@ class ExplorerData:
     def __init__(self, store:Store, max_frames:int=200_000, seed:int=0,
                  pca_frames:int=5_000,  # training contexts PCA is fitted on (the probe: 20,000)
                  per_centroid:int=32,   # training contexts per centroid k-means is fitted on (the probe: 256)
+                 n_init:int=3,          # k-means++ seedings, the best kept: on few contexts one can miss a cluster
                  chunk:int=16_384):     # frames per piece of work, between which a move can be stopped
         self.store, self.max_frames, self.seed, self.chunk = store, max_frames, seed, chunk
-        self.pca_frames, self.per_centroid = pca_frames, per_centroid
+        self.pca_frames, self.per_centroid, self.n_init = pca_frames, per_centroid, n_init
         self.projections, self.features, self.clusters, self.views = LRU(32), LRU(8), LRU(64), LRU(16)
         self.sums, self.moments, self.scales, self.results = LRU(32), LRU(8), LRU(16), {}
         self.lock = threading.RLock()                  # the widget's worker threads share these caches
@@ -106,7 +107,8 @@ class ExplorerData:
 
     def subset(self, max_frames:int, per_centroid:int=8) -> ExplorerData:
         "The first utterances of the same seeded order, up to `max_frames` frames, cut from the rows read."
-        part = ExplorerData(self.store, max_frames, self.seed, self.pca_frames, per_centroid, self.chunk)
+        part = ExplorerData(self.store, max_frames, self.seed, pca_frames=self.pca_frames, per_centroid=per_centroid,
+                            n_init=self.n_init, chunk=self.chunk)
         X, bounds, _ = self.rows
         keep = np.flatnonzero(np.isin(self.chosen, part.chosen))
         part.rows = (np.concatenate([X[bounds[u]:bounds[u + 1]] for u in keep]),
@@ -178,7 +180,8 @@ class ExplorerData:
             fit_contexts = self.contexts(cond.L, cond.coarsener, cond.d, fit_rows)
             per_centroid = -(-len(fit_rows) // cond.K)                       # ceil: every fit row used
             with one_thread:                                                   # see "One thread" below
-                centroids = fit_kmeans(fit_contexts, cond.K, self.seed, per_centroid=per_centroid, step=step)
+                centroids = fit_kmeans(fit_contexts, cond.K, self.seed, per_centroid=per_centroid, step=step,
+                                       n_init=self.n_init)
             quantizer = Quantizer(cond, self.projection(cond.L, cond.coarsener, cond.d), centroids)
             features = self.coarse(cond.L, cond.coarsener, cond.d, step)
             if features is not None: return quantizer.nearest(features)

@@ -10,15 +10,20 @@ import numpy as np
 from ..core import SpecError
 
 # %% auto #0
-__all__ = ['simplex_drifts', 'sticky_modes', 'switching_walk', 'switching_walk_ratio', 'sticky_tones']
+__all__ = ['helmert_basis', 'simplex_drifts', 'sticky_modes', 'switching_walk', 'switching_walk_ratio', 'sticky_tones']
 
 # %% ../../nbs/data/02_synthetic.ipynb #f5c4abb1
+def helmert_basis(n:int) -> np.ndarray:
+    "(n − 1, n) orthonormal rows spanning the vectors of R^n that sum to zero: row k is k ones, then −k, over √(k(k+1))."
+    k, j = np.arange(1, n)[:, None], np.arange(n)[None]
+    return np.where(j < k, 1., np.where(j == k, -k, 0.)) / np.sqrt(k * (k + 1))
+
 def simplex_drifts(modes:int, dim:int, r:float, rng:np.random.Generator) -> np.ndarray:
     "`modes` centred vectors in `dim` dimensions, each of length `r`, every pair equally far apart."
     if modes == 1: return np.zeros((1, dim))
     if modes > dim + 1: raise SpecError(f"{modes} equidistant drifts need dim >= {modes - 1}, not {dim}")
     centred = np.eye(modes) - 1 / modes                       # vertices in R^modes, rank modes-1
-    basis = np.linalg.svd(centred)[2][:modes - 1]             # an orthonormal basis of their span
+    basis = helmert_basis(modes)                              # an orthonormal basis of their span
     rotation = np.linalg.qr(rng.standard_normal((dim, modes - 1)))[0]
     a = centred @ basis.T @ rotation.T                         # (modes, dim)
     return r * a / np.linalg.norm(a, axis=1, keepdims=True)

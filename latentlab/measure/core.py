@@ -193,21 +193,24 @@ class Quantizer:
 
 # %% ../../nbs/measure/00_core.ipynb #4abfb982
 def fit_kmeans(features:np.ndarray, K:int, seed:int=0, niter:int=20, per_centroid:int=256,
-               step=None) -> np.ndarray:
-    "K centroids of `features`: k-means++ seeds, then Lloyd steps in faiss on up to `per_centroid`·K rows."
+               step=None, n_init:int=1) -> np.ndarray:
+    "K centroids of `features`: k-means++ seeds, then Lloyd steps in faiss on up to `per_centroid`·K rows; the best (least squared error) of `n_init` seedings."
     features = np.ascontiguousarray(features, dtype=np.float32)
     rng = np.random.default_rng(seed)
     n_seed = min(len(features), min(100, per_centroid) * K)
     seeds_from = features[rng.choice(len(features), n_seed, replace=False)]
     seeds_from = seeds_from.astype(np.float64)        # scikit-learn upcasts float32 in blocks: 4x slower
-    centroids = kmeans_plusplus(seeds_from, K, random_state=seed)[0].astype(np.float32)
     steps = [niter] if step is None else [1] * niter
-    for i, n in enumerate(steps):
-        if step is not None: step('k-means', i / niter)
-        kmeans = faiss.Kmeans(features.shape[1], K, niter=n, seed=seed, gpu=bool(gpu_count()),
-                              min_points_per_centroid=1, max_points_per_centroid=per_centroid)
-        kmeans.train(features, init_centroids=centroids); centroids = kmeans.centroids.copy()
-    return centroids
+    best, least = None, np.inf
+    for r in range(n_init):
+        centroids = kmeans_plusplus(seeds_from, K, random_state=seed + r)[0].astype(np.float32)
+        for i, n in enumerate(steps):
+            if step is not None: step('k-means', (r * niter + i) / (n_init * niter))
+            kmeans = faiss.Kmeans(features.shape[1], K, niter=n, seed=seed, gpu=bool(gpu_count()),
+                                  min_points_per_centroid=1, max_points_per_centroid=per_centroid)
+            kmeans.train(features, init_centroids=centroids); centroids = kmeans.centroids.copy()
+        if kmeans.obj[-1] < least: best, least = centroids, kmeans.obj[-1]    # the same rows each time (faiss's seed)
+    return best
 
 def fit_quantizer(X:np.ndarray, idx:np.ndarray, cond:Condition, seed:int=0, niter:int=20,
                   pca_frames:int=20_000, per_centroid:int=256, randomized:bool=False, step=None) -> Quantizer:
