@@ -14,7 +14,9 @@ forward's small kernels from Python, so the loop is bound by kernel launches, no
 model, with a thousandth of the FLOPs, still takes 8 ms). At that rate each of `large`'s AR models (5e14 FLOPs: about 4,000
 steps of the default model) trains in about 1.3 min, and its 470 or so (39 rows, 3 seeds, 4 settings) in about
 10 hours one after another: run its rows as jobs side by side (`latentlab experiment large --plan`), which a
-launch-bound GPU overlaps. On 2 cores of this project's AMD EPYC (no AMX): see the figures printed here.
+launch-bound GPU overlaps. On 2 cores of an AMD EPYC without AMX (2026-11-27, torch 2.13.0, float32, 100 steps):
+4.0, 16.4, 986 and 1028 ms: the ci model's loop is twice as fast there as on the H100 (which is why the `ci`
+experiment took 3 min 13 s there against 74 s here), the default's 53 times slower.
 
     .venv/bin/python benchmarks/ar_loop.py [--device cuda] [--steps 200] [--profile] [--skip-default]
 """

@@ -78,7 +78,7 @@ class ExplorerData:
     def __init__(self, store:Store, max_frames:int=200_000, seed:int=0,
                  pca_frames:int=5_000,  # training contexts PCA is fitted on (the probe: 20,000)
                  per_centroid:int=32,   # training contexts per centroid k-means is fitted on (the probe: 256)
-                 n_init:int=3,          # k-means++ seedings, the best kept: on few contexts one can miss a cluster
+                 n_init:int=3,          # k-means++ seedings where K <= 32, the best kept (see below)
                  chunk:int=16_384):     # frames per piece of work, between which a move can be stopped
         self.store, self.max_frames, self.seed, self.chunk = store, max_frames, seed, chunk
         self.pca_frames, self.per_centroid, self.n_init = pca_frames, per_centroid, n_init
@@ -181,7 +181,7 @@ class ExplorerData:
             per_centroid = -(-len(fit_rows) // cond.K)                       # ceil: every fit row used
             with one_thread:                                                   # see "One thread" below
                 centroids = fit_kmeans(fit_contexts, cond.K, self.seed, per_centroid=per_centroid, step=step,
-                                       n_init=self.n_init)
+                                       n_init=self.n_init if cond.K <= 32 else 1)
             quantizer = Quantizer(cond, self.projection(cond.L, cond.coarsener, cond.d), centroids)
             features = self.coarse(cond.L, cond.coarsener, cond.d, step)
             if features is not None: return quantizer.nearest(features)
