@@ -1,5 +1,6 @@
-"""Milliseconds per step of `train_ar`'s whole loop (windows drawn, the step, its checks and logging) at the
-experiment presets' model sizes, and, with `--profile`, where the default model's time goes (cProfile, by own time).
+"""Milliseconds per step of `train_ar`'s whole loop (windows drawn, the step, its checks and logging; up to the
+last log line before the final validation) at the experiment presets' model sizes, and, with `--profile`, where
+the default model's time goes (cProfile, by own time, the whole run).
 
 `benchmarks/ar.py` times the bare step of the default model; this times the loop every AR run goes through, on a
 switching walk (16 dims), after one short warm-up run:
@@ -11,16 +12,17 @@ Seen on a lent H100 (2026-11-27, torch 2.11.0+cu130, 200 steps each): 8.0, 12.0,
 on). The default model's step does about 1.2e11 FLOPs, so 18.7 ms is 6.5 TFLOP/s, 13% of that GPU's fp32 matmul peak
 (TF32 off) and 1% of bf16's: of its 18.7 ms, 7 were in autograd's backward and most of the rest launching the
 forward's small kernels from Python, so the loop is bound by kernel launches, not by the GPU's arithmetic (the ci
-model, with a thousandth of the FLOPs, still takes 8 ms). At that rate each of `large`'s AR models (5e14 FLOPs: about 4,000
+model, with a twenty-thousandth of the FLOPs a step, still takes 8 ms). At that rate each of `large`'s AR models (5e14 FLOPs: about 4,000
 steps of the default model) trains in about 1.3 min, and its 470 or so (39 rows, 3 seeds, 4 settings) in about
 10 hours one after another: run its rows as jobs side by side (`latentlab experiment large --plan`), which a
 launch-bound GPU overlaps. On 2 cores of an AMD EPYC without AMX (2026-11-27, torch 2.13.0, float32, 100 steps):
-4.0, 16.4, 986 and 1028 ms: the ci model's loop is twice as fast there as on the H100 (which is why the `ci`
+4.0, 16.4, 986 and 1028 ms: the ci model's loop is twice as fast there as on the H100 (one reason the `ci`
 experiment took 3 min 13 s there against 74 s here), the default's 53 times slower.
 
     .venv/bin/python benchmarks/ar_loop.py [--device cuda] [--steps 200] [--profile] [--skip-default]
 """
 import argparse, cProfile, io, json, pstats, tempfile, time
+from pathlib import Path
 import torch
 from latentlab.models.ar import ARConfig
 from latentlab.models.runs import ARTrainConfig, train_ar
@@ -41,8 +43,8 @@ def loop_ms(model:dict, batch:int, steps:int, device:str, profile:bool=False) ->
         if prof:
             prof.disable(); s = io.StringIO()
             pstats.Stats(prof, stream=s).sort_stats('tottime').print_stats(15); print(s.getvalue())
-        last = json.loads((f := open(f'{d}/run/metrics.jsonl')).readlines()[-1]); f.close()
-    return last['seconds'] / steps * 1e3
+        before_val = json.loads(Path(d, 'run', 'metrics.jsonl').read_text().splitlines()[-2])   # the last holds the validation
+    return before_val['seconds'] / before_val['step'] * 1e3
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

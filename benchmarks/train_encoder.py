@@ -16,7 +16,8 @@ Measures, in one run so the machine's load is shared by all figures:
   (6.9% of the fp32 peak), 579 ms under bf16; at channels=512, 157 GFLOP, 4.1 s (20%) and 2.2 s (38%), so a pass
   over the 65-minute sample takes 6.5 min in float32 and 3.5 min under bf16 here: a GPU's job. On a lent H100
   (2026-11-27, `--kind wave --device cuda`; fp32 matmul peak 51.6 TFLOP/s with TF32 off, convolutions in TF32):
-  the default codec 26.5 ms a step in float32, 32.0 ms under bf16 (a pass over the sample from the bare step: 3 s);
+  the default codec 26.5 ms a step in float32, 32.0 ms under bf16 (a pass over the sample at that width, from the
+  bare step timed again: 3.0 s);
   at channels=512, 40.2 ms (3.9 TFLOP/s, 7.6% of that peak; 100x the 2 cores) and 51.9 ms under bf16. The steps
   are bound by launches and elementwise kernels (convolutions' backward 38% of the GPU's time, copies and
   elementwise 16%), so bf16 autocast is slower there, while keeping the results (150 steps: 9.21 dB against 9.27,

@@ -78,7 +78,7 @@ class ExplorerData:
     def __init__(self, store:Store, max_frames:int=200_000, seed:int=0,
                  pca_frames:int=5_000,  # training contexts PCA is fitted on (the probe: 20,000)
                  per_centroid:int=32,   # training contexts per centroid k-means is fitted on (the probe: 256)
-                 n_init:int=3,          # k-means++ seedings where K <= 32, the best kept (see below)
+                 n_init:int=3,          # k-means++ seedings where K <= 32, the best kept (see above)
                  chunk:int=16_384):     # frames per piece of work, between which a move can be stopped
         self.store, self.max_frames, self.seed, self.chunk = store, max_frames, seed, chunk
         self.pca_frames, self.per_centroid, self.n_init = pca_frames, per_centroid, n_init
@@ -171,7 +171,7 @@ class ExplorerData:
         return self.projection(L, coarsener, d).features(X, idx[which])
 
     def labels(self, cond:Condition, step=no_step) -> np.ndarray:
-        "Each sampled frame's cluster under `cond` (k-means fitted on `per_centroid`·K training contexts)."
+        "Each sampled frame's cluster under `cond` (k-means on `per_centroid`·K training contexts; `n_init` seedings if K <= 32)."
         def make():
             X, idx, train = self.sample(cond.L)
             check_cluster_sizes(cond.K, int(train.sum()), what=f"the explorer's sample of {self.store.path}")

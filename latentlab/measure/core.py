@@ -194,7 +194,8 @@ class Quantizer:
 # %% ../../nbs/measure/00_core.ipynb #4abfb982
 def fit_kmeans(features:np.ndarray, K:int, seed:int=0, niter:int=20, per_centroid:int=256,
                step=None, n_init:int=1) -> np.ndarray:
-    "K centroids of `features`: k-means++ seeds, then Lloyd steps in faiss on up to `per_centroid`·K rows; the best (least squared error) of `n_init` seedings."
+    "K centroids of `features`: k-means++ seeds, then Lloyd steps in faiss on up to `per_centroid`·K rows (best of `n_init`)."
+    if n_init < 1: raise ProbeError(f"n_init {n_init}: k-means needs at least one seeding")
     features = np.ascontiguousarray(features, dtype=np.float32)
     rng = np.random.default_rng(seed)
     n_seed = min(len(features), min(100, per_centroid) * K)
@@ -209,7 +210,8 @@ def fit_kmeans(features:np.ndarray, K:int, seed:int=0, niter:int=20, per_centroi
             kmeans = faiss.Kmeans(features.shape[1], K, niter=n, seed=seed, gpu=bool(gpu_count()),
                                   min_points_per_centroid=1, max_points_per_centroid=per_centroid)
             kmeans.train(features, init_centroids=centroids); centroids = kmeans.centroids.copy()
-        if kmeans.obj[-1] < least: best, least = centroids, kmeans.obj[-1]    # the same rows each time (faiss's seed)
+        if kmeans.obj[-1] < least: best, least = centroids, kmeans.obj[-1]    # its last step's squared error; the
+                                                                               # same rows each time (faiss's seed)
     return best
 
 def fit_quantizer(X:np.ndarray, idx:np.ndarray, cond:Condition, seed:int=0, niter:int=20,
