@@ -21,11 +21,11 @@ experiment took 3 min 13 s there against 74 s here), the default's 53 times slow
 
     .venv/bin/python benchmarks/ar_loop.py [--device cuda] [--steps 200] [--profile] [--skip-default]
 """
-import argparse, cProfile, io, json, pstats, tempfile, time
-from pathlib import Path
+import argparse, cProfile, io, pstats, tempfile, time
 import torch
 from latentlab.models.ar import ARConfig
 from latentlab.models.runs import ARTrainConfig, train_ar
+from latentlab.train.runs import read_metrics
 
 STORE = 'walk:speakers=8,utts=40,dim=16'
 SIZES = [('ci', dict(d_model=16, layers=2, n_heads=2, context=16, components=2), 8),
@@ -43,7 +43,7 @@ def loop_ms(model:dict, batch:int, steps:int, device:str, profile:bool=False) ->
         if prof:
             prof.disable(); s = io.StringIO()
             pstats.Stats(prof, stream=s).sort_stats('tottime').print_stats(15); print(s.getvalue())
-        before_val = json.loads(Path(d, 'run', 'metrics.jsonl').read_text().splitlines()[-2])   # the last holds the validation
+        before_val = read_metrics(f'{d}/run').iloc[-2]               # the last line holds the final validation
     return before_val['seconds'] / before_val['step'] * 1e3
 
 def main():

@@ -903,6 +903,8 @@ def answer_dual(summary:pd.DataFrame) -> list[str]:
     if not len(trained) or 'objective' not in trained: return ["No single-latent baseline: add objective=none to rows.trained."]
     lines = [f"Cost: bits per second to code the latents at {RD_DISTORTION:.0%} distortion under the AR model (see the "
              "table's notes). Targets: z_dyn at least 2× cheaper than a single latent, the pair's reconstruction within 5% of it."]
+    x = lambda v: '∞' if v == math.inf else f'{v:.2f}'            # a ratio, or its interval's end
+    pct = lambda v: '+∞' if v == math.inf else f'{v - 1:+.1%}'     # the same as a change
     for arch in duals.dual.unique():
         dyn, pair = duals[(duals.dual == arch) & (duals.part == 'z_dyn')].iloc[0], duals[(duals.dual == arch) & (duals.part == 'pair')].iloc[0]
         single = dyn.drop(['dual', 'part'], errors='ignore')
@@ -912,8 +914,6 @@ def answer_dual(summary:pd.DataFrame) -> list[str]:
             recon, r_lo, r_hi = ratio_interval(pair, b, 'recon_db')
             cost = ("meets" if c_lo >= 2 else "misses" if c_hi < 2 else "cannot tell against") + " the 2× target"
             within = ("within" if r_hi <= 1.05 else "not within" if r_lo > 1.05 else "cannot tell against") + " the 5% target"
-            x = lambda v: '∞' if v == math.inf else f'{v:.2f}'
-            pct = lambda v: '+∞' if v == math.inf else f'{v - 1:+.1%}'
             lines.append(f"{arch} against {b.latent}: z_dyn costs {iv(dyn, 'bits_per_s', 0)} bits/s, the single latent "
                          f"{iv(b, 'bits_per_s', 0)}, {x(cheaper)}× [{x(c_lo)}, {x(c_hi)}] z_dyn's ({cost}). The pair "
                          f"reconstructs at {iv(pair, 'recon_db', 2)} dB against {iv(b, 'recon_db', 2)}, {pct(recon)} "
