@@ -884,6 +884,11 @@ def answer_structure(summary:pd.DataFrame, proxy:dict) -> list[str]:
         sure = ('interval excludes 0, p ' + f"= {v['p']:.3f}" if v['sign'] else
                 f"interval holds 0 or p ≥ 0.05: p = {v['p']:.3f}")
         lines.append(f"{GEOMETRY_COLUMNS[k]}: ρ = {v['rho']:.2f} [{v['lo']:.2f}, {v['hi']:.2f}] ({sure}).")
+    edge = speech[speech.bic_at_edge > 0] if 'bic_components' in found and 'bic_at_edge' in speech else []
+    if len(edge):
+        which = ', '.join(f"`{r.latent}` ({round(r.bic_at_edge * r.seeds)} of {r.seeds} seeds)" for r in edge.itertuples())
+        lines.append(f"Modes at the most mixture components tried: {which}; there the count is a lower bound, "
+                     "which the ρ of modes takes as exact.")
     return lines
 
 def ratio_interval(a:pd.Series, b:pd.Series, key:str) -> tuple[float, float, float]:

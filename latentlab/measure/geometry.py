@@ -20,12 +20,13 @@ from .probe import clusters
 from ..store import Store
 
 # %% auto #0
-__all__ = ['TWONN_N', 'GEOMETRY_COND', 'MODE_KS', 'MODES_N', 'GEOMETRY_LABELS', 'VIEW_HOVER', 'sample_steps', 'effective_rank',
-           'spectrum', 'plot_spectra', 'nearest_two', 'drop_duplicates', 'twonn', 'smoothness', 'utterance_segments',
-           'temporal_spectrum', 'high_frequency_share', 'autocorrelation', 'log_ticks', 'plot_smoothness',
-           'cluster_spreads', 'sample_clusters', 'steps_at', 'conditional_concentration', 'plot_concentration',
-           'mode_bic', 'context_means', 'purity', 'label_structure', 'speaker_share', 'speaker_structure', 'plot_bic',
-           'geometry', 'geometry_table', 'geometry_figures', 'embed_2d', 'view_of', 'context_view', 'plot_context_view']
+__all__ = ['TWONN_N', 'GEOMETRY_COND', 'MODE_KS', 'MODE_KS_BEYOND', 'MODES_N', 'GEOMETRY_LABELS', 'VIEW_HOVER', 'sample_steps',
+           'effective_rank', 'spectrum', 'plot_spectra', 'nearest_two', 'drop_duplicates', 'twonn', 'smoothness',
+           'utterance_segments', 'temporal_spectrum', 'high_frequency_share', 'autocorrelation', 'log_ticks',
+           'plot_smoothness', 'cluster_spreads', 'sample_clusters', 'steps_at', 'conditional_concentration',
+           'plot_concentration', 'mode_bic', 'at_edge', 'context_means', 'purity', 'label_structure', 'speaker_share',
+           'speaker_structure', 'plot_bic', 'geometry', 'geometry_table', 'geometry_figures', 'embed_2d', 'view_of',
+           'context_view', 'plot_context_view']
 
 # %% ../../nbs/measure/02_geometry.ipynb #dca966ea
 def sample_steps(store:Store, n:int=50_000, seed:int=0) -> dict:
@@ -244,13 +245,23 @@ def plot_concentration(spreads:dict, marginals:dict, cond:str='') -> go.Figure:
 
 # %% ../../nbs/measure/02_geometry.ipynb #a85c6ac9
 MODE_KS = tuple(range(1, 17)) + (20, 24, 32)                            # every K to 16, then coarser
+MODE_KS_BEYOND = (48, 64)                                                # past the grid, while its minimum is at its end
 MODES_N = 5_000                                                          # contexts the mixture is fitted on, for every store
 
-def mode_bic(contexts:np.ndarray, ks=MODE_KS, d:int=8, seed:int=0) -> pd.DataFrame:
-    "BIC of a full-covariance Gaussian mixture per number of components in `ks`, on `contexts` in PCA(d)."
+def mode_bic(contexts:np.ndarray, ks=MODE_KS, d:int=8, seed:int=0, beyond=()) -> pd.DataFrame:
+    """BIC of a full-covariance Gaussian mixture per number of components in `ks`, on `contexts` in PCA(d); then
+    each number in `beyond` in turn, as long as the minimum so far is the last number tried."""
     reduced = PCA(min(d, contexts.shape[1]), random_state=seed).fit_transform(np.asarray(contexts, np.float64))   # float64: float32 covariances can fail to factor
-    def bic(k): return GaussianMixture(k, random_state=seed, n_init=1).fit(reduced).bic(reduced)
-    return pd.DataFrame([dict(components=k, bic=bic(k)) for k in ks if k <= len(reduced)])     # no more components than points
+    def bic(k): return dict(components=k, bic=GaussianMixture(k, random_state=seed, n_init=1).fit(reduced).bic(reduced))
+    rows = [bic(k) for k in ks if k <= len(reduced)]                      # no more components than points
+    for k in beyond:
+        if k > len(reduced) or min(r['bic'] for r in rows) < rows[-1]['bic']: break
+        rows.append(bic(k))
+    return pd.DataFrame(rows)
+
+def at_edge(bic:pd.DataFrame) -> bool:
+    "Is the BIC's minimum at the largest number of components tried (so the count of modes is only a lower bound)?"
+    return bool(bic.bic.idxmin() == bic.components.idxmax())
 
 def context_means(store:Store, L:int=4, n:int=MODES_N, seed:int=0) -> np.ndarray:
     "Mean-pooled contexts of up to `n` random frames."
@@ -298,7 +309,8 @@ def plot_bic(bics:dict) -> go.Figure:
                                  legendgroup=name, line=dict(color=colour),
                                  hovertemplate=f'{name}<br>%{{x}} components: BIC − min = %{{y:.4g}}<extra></extra>'))
         fig.add_trace(go.Scatter(x=[bic.components[best]], y=[0], mode='markers', legendgroup=name,
-                                 name=f'{name}: minimum at {bic.components[best]} components',
+                                 name=f'{name}: minimum at {bic.components[best]} components'
+                                      + (' (the most tried: a lower bound)' if at_edge(bic) else ''),
                                  marker=dict(symbol='star', size=14, color=colour, line=dict(width=1)),
                                  meta=dict(csv=False)))
     ks = sorted({int(k) for bic in bics.values() for k in bic.components})
@@ -326,7 +338,7 @@ def geometry(store:Store, cond:Condition=GEOMETRY_COND, n:int=50_000, seed:int=0
     spreads = cluster_spreads(steps_at(store, frames), labels)
     done('mixture BIC')
     contexts = context_means(store, cond.L, modes_n, seed)
-    bic = mode_bic(contexts, seed=seed)
+    bic = mode_bic(contexts, seed=seed, beyond=MODE_KS_BEYOND)
     done('labels and speakers')
     last_phones = np.asarray(store.phones[frames - 1]).astype(np.int64)        # at the context's last frame
     labelled = label_structure(labels, last_phones)
@@ -354,7 +366,7 @@ def geometry(store:Store, cond:Condition=GEOMETRY_COND, n:int=50_000, seed:int=0
         dx_within_participation_ratio=float(spreads.participation_ratio.median()),
         dx_marginal_participation_ratio=spectrum_dx['participation_ratio'],
         dx_within_variance_ratio=float(within_ratio),
-        bic_components=int(bic.components[bic.bic.idxmin()]), bic_contexts=len(contexts),
+        bic_components=int(bic.components[bic.bic.idxmin()]), bic_at_edge=int(at_edge(bic)), bic_contexts=len(contexts),
         label_nmi=labelled['nmi'], label_ami=labelled['ami'], label_purity=labelled['purity'],
         speaker_share=speakers['speaker_share'], utterance_share=speakers['utterance_share'],
         shuffled_speaker_share=speakers['shuffled_speaker_share'],
@@ -379,7 +391,8 @@ GEOMETRY_LABELS = dict(
     dx_within_participation_ratio='dx within clusters: median participation ratio',
     dx_marginal_participation_ratio='dx marginal: participation ratio',
     dx_within_variance_ratio='dx within clusters: variance ratio',
-    bic_components='mixture components at minimum BIC', bic_contexts='mixture BIC: contexts fitted',
+    bic_components='mixture components at minimum BIC',
+    bic_at_edge='mixture BIC: minimum at the most components tried (1: a lower bound)', bic_contexts='mixture BIC: contexts fitted',
     label_nmi='clusters vs labels: NMI', label_ami='clusters vs labels: AMI (0 by chance)',
     label_purity='clusters vs labels: purity', speaker_share='speaker share of x variance',
     utterance_share='utterance share of x variance',
