@@ -26,7 +26,7 @@ from .store import Store, extract, pool_store
 from .catalogue import open_store, real_speech_dir
 from .autoencoders import DUALS, AEConfig, TrainedEncoder, build_model
 from .measure.probe import CRITERION, SEED, parse_grid, variance_ratio
-from .measure.geometry import GEOMETRY_COND, MODES_N, TWONN_N, geometry
+from .measure.geometry import GEOMETRY_COND, MODE_KS, MODES_N, TWONN_N, geometry
 from .train.objectives import objective_options
 from .train.runs import TrainConfig, config_diff, features, run_config, speaker_split, train_encoder
 from .train.sweep import MODEL_KEYS, TRAIN_KEYS, pareto_front, parse_objective, parse_sweep, run_name
@@ -884,11 +884,11 @@ def answer_structure(summary:pd.DataFrame, proxy:dict) -> list[str]:
         sure = ('interval excludes 0, p ' + f"= {v['p']:.3f}" if v['sign'] else
                 f"interval holds 0 or p ≥ 0.05: p = {v['p']:.3f}")
         lines.append(f"{GEOMETRY_COLUMNS[k]}: ρ = {v['rho']:.2f} [{v['lo']:.2f}, {v['hi']:.2f}] ({sure}).")
-    edge = speech[speech.bic_at_edge > 0] if 'bic_components' in found and 'bic_at_edge' in speech else []
-    if len(edge):
-        which = ', '.join(f"`{r.latent}` ({round(r.bic_at_edge * r.seeds)} of {r.seeds} seeds)" for r in edge.itertuples())
-        lines.append(f"Modes at the most mixture components tried: {which}; there the count is a lower bound, "
-                     "which the ρ of modes takes as exact.")
+    if 'bic_components' in found:        # a geometry cell from before `bic_at_edge` was kept: its grid ended at MODE_KS[-1]
+        at = speech.bic_at_edge if 'bic_at_edge' in speech else pd.Series(math.nan, index=speech.index)
+        edge = speech[(at > 0) | (at.isna() & (speech.bic_components >= MODE_KS[-1]))]
+        if len(edge): lines.append(f"Modes at the most mixture components tried (in at least one seed measured): "
+                                   f"{latent_names(edge.latent)}; there the count is a lower bound, which the ρ of modes takes as exact.")
     return lines
 
 def ratio_interval(a:pd.Series, b:pd.Series, key:str) -> tuple[float, float, float]:

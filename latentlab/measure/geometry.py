@@ -255,12 +255,12 @@ def mode_bic(contexts:np.ndarray, ks=MODE_KS, d:int=8, seed:int=0, beyond=()) ->
     def bic(k): return dict(components=k, bic=GaussianMixture(k, random_state=seed, n_init=1).fit(reduced).bic(reduced))
     rows = [bic(k) for k in ks if k <= len(reduced)]                      # no more components than points
     for k in beyond:
-        if k > len(reduced) or min(r['bic'] for r in rows) < rows[-1]['bic']: break
+        if not rows or k > len(reduced) or min(r['bic'] for r in rows) < rows[-1]['bic']: break
         rows.append(bic(k))
     return pd.DataFrame(rows)
 
 def at_edge(bic:pd.DataFrame) -> bool:
-    "Is the BIC's minimum at the largest number of components tried (so the count of modes is only a lower bound)?"
+    "Is the BIC's minimum at the largest number of components tried (so the count of modes is only a lower bound)? Also where only one number was tried."
     return bool(bic.bic.idxmin() == bic.components.idxmax())
 
 def context_means(store:Store, L:int=4, n:int=MODES_N, seed:int=0) -> np.ndarray:
