@@ -119,7 +119,7 @@ def test_killed_experiment_resumes_to_the_same_table(done, env, tmp_path):
     p = subprocess.Popen([LATENTLAB, 'experiment', 'ci', '--out', str(out), '--quiet'], env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # killed mid-training: an encoder or AR run of the predictability row holds a checkpoint but is not finished
-    halfway = lambda: [r for r in [*out.glob('runs/*predictability*-s0'), *out.glob('ar/trained_predictability*-s0/*')]
+    halfway = lambda: [r for r in [out/'runs'/f'{run_name(row.setting)}-s0', *(out/'ar'/ar_folder(row, 0)).glob('*')]
                        if any(r.glob('checkpoints/step-*')) and not (r/'eval.json').exists()]
     deadline, caught = time.time() + 300, []
     while time.time() < deadline and p.poll() is None and not (caught := halfway()):
