@@ -11,4 +11,6 @@ OMP_NUM_THREADS=$(( cores / 2 > 0 ? cores / 2 : 1 )) nbdev-test --n-workers 2 "$
 echo "== docs: execute every notebook to HTML, render in headless Chromium"
 python tools/check_docs.py
 echo "== pytest"
-python -m pytest -q tests
+# The same split for pytest (pytest-xdist): two workers of half the cores' threads, a test file per worker at a time
+# (`--dist loadfile`: a file's module fixtures, such as the experiment run its tests share, are made once).
+OMP_NUM_THREADS=$(( cores / 2 > 0 ? cores / 2 : 1 )) python -m pytest -q -n 2 --dist loadfile tests
