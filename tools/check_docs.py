@@ -30,7 +30,7 @@ printed in order.
 Pages go to `_docs_html/` (with `_executed/` and `_proc/`, the notebooks before and after nbdev's processing);
 `--shots` screenshots every page at a 1100-px window (else only the first page with figures).
 """
-import argparse, os, re, shutil, subprocess, sys, tempfile
+import argparse, os, re, shutil, subprocess, sys, tempfile, time
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,6 +72,11 @@ def execute(path: Path, threads: int | None = None) -> tuple[nbformat.NotebookNo
     try: client.execute(env={**os.environ, **AS_ON_PAGES, **threads})
     except CellExecutionError as error: return nb, [f"a cell raised: {str(error).strip().splitlines()[-1][:300]}"]
     return nb, []
+
+def timed_execute(path: Path, threads: int | None = None) -> tuple[nbformat.NotebookNode, list[str], float]:
+    "`execute`, and the seconds it took."
+    t0 = time.perf_counter()
+    return *execute(path, threads), time.perf_counter() - t0
 
 def nbdev_process(executed: Path, processed: Path) -> None:
     "nbdev's processing of one notebook, exactly as `nbdev-docs` runs it (from the project's root)."
@@ -195,13 +200,15 @@ def check(path: Path, browser: str | None, shot, run: Future | None = None) -> t
     rel = path.relative_to(NBS)
     executed, processed, page = OUT/'_executed'/rel, OUT/'_proc'/rel, OUT/rel.with_suffix('.html')
     for folder in (executed.parent, processed.parent, page.parent): folder.mkdir(parents=True, exist_ok=True)
+    took = ''
     if 'experiments' in rel.parts:
         nb, errs = nbformat.read(path, as_version=4), []
         errs += check_kept_outputs(nb)
     else:
-        try: nb, errs = run.result() if run else execute(path)
+        try: nb, errs, seconds = run.result() if run else timed_execute(path)
         except Exception as error:     # a kernel that died, a cell past its time: this page fails, the others are still checked
             return [f"the notebook did not run: {type(error).__name__}: {str(error).strip()[:300]}"], [], 'not run'
+        took = f"ran in {seconds:.0f} s, "
     nbformat.write(nb, executed)
     notes = []
     try: nbdev_process(executed, processed)
@@ -228,7 +235,7 @@ def check(path: Path, browser: str | None, shot, run: Future | None = None) -> t
         summary = f"{drawn}/{figs} figures drawn, {typeset}/{maths} maths typeset"
         if shot(figs): screenshot(browser, page, page.with_suffix('.png'))
     else: summary = f"{figs} figures, {maths} maths"
-    return errs, notes, f"{summary}, {size_mb:.2f} MB"
+    return errs, notes, f"{took}{summary}, {size_mb:.2f} MB"
 
 def main(args=None) -> int:
     parser = argparse.ArgumentParser(description="Build every notebook's docs page as the docs workflow does, and check it.")
@@ -252,7 +259,7 @@ def main(args=None) -> int:
     pool = ProcessPoolExecutor(jobs) if jobs > 1 else None     # the kernels run the cells; this process builds pages
     import check_docs        # by its module's name: nbdev's processing runs cells in __main__, shadowing `execute` there
     threads = max(1, len(os.sched_getaffinity(0)) // jobs)
-    runs = {p: pool.submit(check_docs.execute, p, threads) for p in todo} if pool else {}
+    runs = {p: pool.submit(check_docs.timed_execute, p, threads) for p in todo} if pool else {}
     try:
         for path in pages:
             errs, notes, summary = check(path, browser, shot, runs.get(path))
