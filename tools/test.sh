@@ -12,8 +12,9 @@ echo "== nbdev-test: the notebooks whose cells read the real-speech sample, with
 # check_docs (next) runs every library notebook in full without the sample; nbdev-test would run the others again, the
 # same cells on the same inputs less its `slow` ones. These take another path when the sample is here.
 sample=$(python -c "from latentlab.catalogue import real_speech_dir; print(real_speech_dir() or '')")
-reading=$(grep -l 'real_speech_dir()\|real_speech_store(' $(find nbs -name '*.ipynb' -not -path '*/experiments/*' -not -name '_*' | sort))
+reading=$(grep -l 'real_speech_dir()\|real_speech_store(' $(find nbs -name '*.ipynb' -not -path '*/experiments/*' -not -name '_*' | sort) || true)
 if [ -z "$sample" ]; then echo "the real-speech sample is not here (../shared/speech/real/librispeech or \$LATENTLAB_REAL_SPEECH): check_docs runs them without it"
+elif [ -z "$reading" ]; then echo "no notebook reads the real-speech sample"
 else
   echo "$reading"
   OMP_NUM_THREADS=$half nbdev-test --n-workers 2 --path-re "($(echo "$reading" | sed 's/[.]/\\./g' | paste -sd'|'))\$"
