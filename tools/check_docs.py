@@ -24,8 +24,9 @@ It notes, without failing, pages whose cells say real speech is absent and that 
     .venv/bin/python tools/check_docs.py [NAME ...] [--shots] [--jobs N]     # NAME: 00_core, measure/01_probe, ...
 
 Notebooks execute `--jobs` at a time (default 2), each in its own kernel with its share of the cores as its threads
-(two kernels of two threads each on two cores wait on each other's threads); pages are then built, checked and
-printed in order.
+(two kernels of two threads each on two cores wait on each other's threads), the longest first (`LONGEST`, from
+the seconds this script prints), so that no long one starts last while the other kernel idles; each page is built,
+checked and printed as its notebook finishes, in that order (the dated pages, which are not executed, first).
 
 Pages go to `_docs_html/` (with `_executed/` and `_proc/`, the notebooks before and after nbdev's processing);
 `--shots` screenshots every page at a 1100-px window (else only the first page with figures).
@@ -43,6 +44,9 @@ ROOT = Path(__file__).resolve().parent.parent
 NBS, OUT = ROOT/'nbs', ROOT/'_docs_html'
 PLOTLY_RENDERER = 'notebook_connected'        # as in .github/workflows/deploy.yaml
 MAX_PAGE_MB = 2.0
+# The notebooks that took longest to execute here (seconds on 2 cores, 2026-11-28), started first; the rest follow in page order.
+LONGEST = ['models/02_runs', 'train/02_sweep', 'models/01_ar', 'measure/02_geometry', 'train/00_objectives',
+           '80_experiment', '90_widgets', 'train/01_runs', 'measure/03_reports', '11_pretrained']
 CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
                   '--disable-background-networking', '--disable-component-update', '--disable-sync',
                   '--allow-file-access-from-files', '--virtual-time-budget=30000']
@@ -259,9 +263,11 @@ def main(args=None) -> int:
     pool = ProcessPoolExecutor(jobs) if jobs > 1 else None     # the kernels run the cells; this process builds pages
     import check_docs        # by its module's name: nbdev's processing runs cells in __main__, shadowing `execute` there
     threads = max(1, len(os.sched_getaffinity(0)) // jobs)
-    runs = {p: pool.submit(check_docs.timed_execute, p, threads) for p in todo} if pool else {}
+    key = lambda p: str(p.relative_to(NBS).with_suffix(''))
+    first = sorted(todo, key=lambda p: LONGEST.index(key(p)) if key(p) in LONGEST else len(LONGEST))   # a stable sort
+    runs = {p: pool.submit(check_docs.timed_execute, p, threads) for p in first} if pool else {}
     try:
-        for path in pages:
+        for path in [p for p in pages if p not in todo] + first:
             errs, notes, summary = check(path, browser, shot, runs.get(path))
             print(f"{'FAIL' if errs else 'ok  '} {path.relative_to(NBS)}: {summary}"
                   + ''.join(f"\n     {e}" for e in errs) + ''.join(f"\n     note: {n}" for n in notes), flush=True)
