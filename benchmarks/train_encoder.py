@@ -31,7 +31,13 @@ reading the audio and Phase 0 on the CPU). Of the H100's 74 s one at a time (202
 34 s much as they were (35 s); `--jobs 8` gave the same table to its third decimal. Decoding the corpus once per
 sweep (`audio_cache`; a synthetic corpus is also made once) took the part outside training from 60.2 s to 49.9 s
 for that sweep on 2 cores of an AMD EPYC without AMX (2026-11-26; 246 s to 231 s in all, the same table to every
-printed decimal), and from 15.4 s to 8.9 s for a 4-run sweep of 100 steps on `espeak`.
+printed decimal), and from 15.4 s to 8.9 s for a 4-run sweep of 100 steps on `espeak`. The AR models' step is
+replayed as a CUDA graph on a GPU (`latentlab.models.runs.GraphedStep`: 3 to 9 times faster on an H100,
+`benchmarks/ar_loop.py`); the encoders' step cannot be captured yet: the objectives gather the valid frames by
+boolean masks (`standardise`: shapes that depend on the data), and the step reads its metrics with `.item()` and
+a VQ bottleneck counts its dead codes on the CPU, all of which wait for the GPU. Masked sums in place of the
+gathers, and metrics kept as tensors until a log line, would let `GraphedStep` take it (at the cost of changing
+CPU results at float32 rounding, so the dated pages' trained rows would be computed again).
 
     .venv/bin/python benchmarks/train_encoder.py [--steps 20] [--batch-size 16] [--kind wave] [--sweep [--jobs N]] [--device cuda]
 """

@@ -109,3 +109,9 @@ def test_a_kernel_that_dies_fails_its_page_not_the_check(tmp_path):
     nbformat.write(nb, tmp_path/'threads.ipynb')
     ran, errors = cd.execute(tmp_path/'threads.ipynb', threads=1)
     assert not errors and ran.cells[0].outputs[0].text.strip() == '1'
+
+def test_the_longest_notebooks_named_first_exist():
+    "`LONGEST` (started first, so no long notebook starts last) names library notebooks that exist: a renamed one would quietly go last."
+    library, _ = cd.notebooks()
+    names = {str(p.relative_to(cd.NBS).with_suffix('')) for p in library}
+    assert cd.LONGEST and set(cd.LONGEST) <= names, set(cd.LONGEST) - names
