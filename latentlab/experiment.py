@@ -38,11 +38,11 @@ __all__ = ['AR_SETTINGS', 'PRESETS', 'SECONDS', 'EXTRACT_SECONDS', 'GEOMETRY_COL
            'RD_DISTORTION', 'LABELS', 'SEMANTIC', 'SPEAKER', 'SHOWN', 'ExperimentError', 'Rows', 'Measures', 'ARPlan',
            'ExperimentConfig', 'both_targets', 'trained_settings', 'phase0_conditions', 'codec_weights',
            'check_experiment', 'load_config', 'Row', 'setting_label', 'row_setting', 'experiment_rows', 'row_seeds',
-           'columns_of', 'folder_name', 'ar_folder', 'cell_path', 'cell', 'cell_seconds', 'Context', 'encoder_cell',
-           'catalogue_spec', 'for_weights', 'store_cell', 'recon_cell', 'phase0_cell', 'coarseness_cell',
-           'geometry_cell', 'ar_cell', 'resolved', 'prepare_experiment', 'row_numbers', 'run_experiment', 'log_call',
-           'compute_seconds', 'experiment_plan', 'bits_per_second', 'with_derived', 'seed_interval', 'common',
-           'commonest', 'summarise', 'latent_names', 'verdict', 'iv', 'rank_agreement', 'plot_points',
+           'columns_of', 'folder_name', 'ar_folder', 'cell_path', 'CallLog', 'cell', 'cell_seconds', 'Context',
+           'encoder_cell', 'catalogue_spec', 'for_weights', 'store_cell', 'recon_cell', 'phase0_cell',
+           'coarseness_cell', 'geometry_cell', 'ar_cell', 'resolved', 'prepare_experiment', 'row_numbers',
+           'run_experiment', 'compute_seconds', 'experiment_plan', 'bits_per_second', 'with_derived', 'seed_interval',
+           'common', 'commonest', 'summarise', 'latent_names', 'verdict', 'iv', 'rank_agreement', 'plot_points',
            'experiment_figures', 'answer_objectives', 'answer_vae', 'answer_structure', 'ratio_interval', 'answer_dual',
            'answer_memory', 'answer_coarseness', 'optimism_line', 'answer_future', 'answer_semantic', 'answer_controls',
            'answers', 'answers_markdown', 'experiment_page']
@@ -353,17 +353,35 @@ def cell_path(out:Path, row:Row, seed:int, column:str) -> Path:
 SECONDS = '_seconds'     # a cell's compute time, kept in its file but not a column of the table (as every `_` key)
 EXTRACT_SECONDS = '_extract_seconds'   # a store cell's: what making its store took (`Store.extract_seconds`)
 
-def cell(out:Path, row:Row, seed:int, column:str, compute, counts:dict|None=None) -> dict:
-    "The numbers of one cell: read from `out/cells/`, or computed by `compute()` and written there atomically with the seconds it took (counted in `counts`)."
+class CallLog:
+    """This call's line in `out/timing.json` (none where `out` is None): when it started, its seconds, how many of
+    its `cells` it computed (the rest it read), its latentlab; written when it starts and after each cell it
+    computes, so a call stopped part way keeps what it did up to its last finished cell; `finished` once it ends."""
+    def __init__(self, out:Path|None, cells:int):
+        self.path, self.t0 = None if out is None else Path(out)/'timing.json', time.perf_counter()
+        self.calls = json.loads(self.path.read_text())['calls'] if self.path and self.path.exists() else []
+        self.line = dict(started=time.strftime('%Y-%m-%d %H:%M:%S'), finished=None, seconds=0., computed=0, cells=cells,
+                         latentlab=__version__)
+        self.calls.append(self.line); self._write()
+
+    def _write(self):
+        self.line['seconds'] = round(time.perf_counter() - self.t0, 1)
+        if self.path: save_json(self.path, dict(calls=self.calls))
+
+    def computed(self): self.line['computed'] += 1; self._write()
+    def finish(self): self.line['finished'] = time.strftime('%Y-%m-%d %H:%M:%S'); self._write()
+
+def cell(out:Path, row:Row, seed:int, column:str, compute, log:CallLog|None=None) -> dict:
+    "The numbers of one cell: read from `out/cells/`, or computed by `compute()` and written there atomically with the seconds it took (counted in `log`)."
     path = cell_path(out, row, seed, column)
     if path.exists(): numbers = json.loads(path.read_text())
     else:
         t0 = time.perf_counter()
         found = compute()
         numbers = found | {SECONDS: round(time.perf_counter() - t0, 4)}
-        if counts is not None: counts['computed'] = counts.get('computed', 0) + 1
         path.parent.mkdir(parents=True, exist_ok=True)
         save_json(path, numbers)
+        if log is not None: log.computed()
     return {k: v for k, v in numbers.items() if not k.startswith('_')}
 
 def cell_seconds(out) -> pd.DataFrame:
@@ -387,7 +405,7 @@ def cell_seconds(out) -> pd.DataFrame:
 class Context:
     "What an experiment's cells share."
     def __init__(self, cfg:ExperimentConfig, out:Path, progress:bool=True):
-        self.cfg, self.out, self.progress, self._utts, self._feats, self.counts = cfg, Path(out), progress, None, {}, {}
+        self.cfg, self.out, self.progress, self._utts, self._feats, self.log = cfg, Path(out), progress, None, {}, None
 
     @property
     def corpus(self) -> str:
@@ -585,7 +603,7 @@ def row_numbers(ctx:Context, row:Row, seed:int, bar=None) -> dict:
         if bar is not None: bar.set_postfix_str(f'{row.name} s{seed} {column}')
         compute = ((lambda c=column: ar_cell(ctx, row, seed, c.removeprefix('ar-'))) if column.startswith('ar-')
                    else (lambda c=column: COMPUTE[c](ctx, row, seed)))
-        numbers |= cell(ctx.out, row, seed, column, compute, ctx.counts)
+        numbers |= cell(ctx.out, row, seed, column, compute, ctx.log)
         if bar is not None: bar.update()
     return numbers
 
@@ -606,7 +624,7 @@ def run_experiment(config, out, progress:bool=True, only:list[str]|None=None) ->
         done = cell_path(out, r, cfg.seeds[0], 'store').exists() or (out/'stores'/folder_name(r, cfg.seeds[0])/'native'/'meta.json').exists()
         if not done: ctx.encoder(r, cfg.seeds[0])
     total = sum(len(columns_of(cfg, r, s)) for r in rows for s in row_seeds(cfg, r))
-    t0 = time.perf_counter()
+    ctx.log = CallLog(None if only else out, total)                     # a row's job leaves timing.json to the gathering call
     with tqdm(total=total, desc='experiment', unit='cell', disable=not progress) as bar, audio_cache():   # the corpus decoded once per rate
         table = pd.DataFrame([row_numbers(ctx, r, s, bar) for r in rows for s in row_seeds(cfg, r)])
     if only: return table                                                 # the gathering call writes the rest
@@ -617,19 +635,12 @@ def run_experiment(config, out, progress:bool=True, only:list[str]|None=None) ->
     found = answers(summary, cfg)
     atomic_write(out/'answers.md', lambda f: f.write(answers_markdown(found).encode()))
     write_html(out/'experiment.html', cfg.title, experiment_page(summary, found, cfg))
-    log_call(out, time.perf_counter() - t0, ctx.counts.get('computed', 0), total)
+    ctx.log.finish()
     return summary
 
-def log_call(out:Path, seconds:float, computed:int, cells:int) -> None:
-    "Add this call to `out/timing.json`: when, how long, how many of the cells it computed (the rest it read)."
-    path = out/'timing.json'
-    calls = json.loads(path.read_text())['calls'] if path.exists() else []
-    calls.append(dict(finished=time.strftime('%Y-%m-%d %H:%M:%S'), seconds=round(seconds, 1), computed=computed, cells=cells,
-                      latentlab=__version__))
-    save_json(path, dict(calls=calls))
-
 def compute_seconds(out) -> float:
-    "Wall-clock seconds the calls that computed `out`'s cells took, summed (a resumed run is the sum of its parts)."
+    """Wall-clock seconds the calls that computed `out`'s cells took, summed (a resumed run is the sum of its parts;
+    a call stopped part way counts to its last computed cell)."""
     calls = json.loads((Path(out)/'timing.json').read_text())['calls']
     return float(sum(c['seconds'] for c in calls if c['computed']))
 

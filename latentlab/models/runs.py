@@ -9,6 +9,7 @@ from __future__ import annotations
 import json, math, os, time, warnings
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -36,8 +37,9 @@ from .ar import HEADS, MEMORY_KEYS, ARConfig, LatentAR, flops_per_frame, n_param
 __all__ = ['HEAD_VARIANTS', 'REFERENCES', 'ARTrainConfig', 'steps_for', 'Frames', 'split_of', 'fit_stats', 'code_condition',
            'quantizer_of', 'load_frames', 'window', 'draw_windows', 'eval_windows', 'bootstrap', 'teacher_forced',
            'frechet', 'rollouts', 'rollout_decoder', 'decoded_mels', 'decode_rollouts', 'GraphedStep', 'run_frames',
-           'save_best', 'val_loss', 'train_ar', 'finish_ar', 'load_ar', 'ar_settings', 'head_label', 'setting_name',
-           'width_for', 'store_label', 'phase0_row', 'compare_ar', 'plot_ar', 'plot_drift', 'audio_block', 'ar_page']
+           'save_best', 'val_loss', 'mean_loss', 'train_ar', 'finish_ar', 'load_ar', 'ar_settings', 'head_label',
+           'setting_name', 'width_for', 'store_label', 'phase0_row', 'compare_ar', 'plot_ar', 'plot_drift',
+           'audio_block', 'ar_page']
 
 # %% ../../nbs/models/02_runs.ipynb #835fa13a
 @dataclass
@@ -323,11 +325,11 @@ def decode_rollouts(enc:TrainedEncoder, roll:dict, out:Path|None=None, n_audio:i
 # %% ../../nbs/models/02_runs.ipynb #91771823
 class GraphedStep:
     "One training step of `loss_fn(*inputs)` (forward, backward, clipping to `grad_clip`, `opt`'s update) replayed as a CUDA graph; eager where it cannot be captured."
-    def __init__(self, loss_fn, opt:torch.optim.Optimizer, grad_clip:float, autocast=None, warmup:int=3, capture:bool=True):
+    def __init__(self, loss_fn, opt:torch.optim.Optimizer, grad_clip:float, autocast=None, warmup:int=3):
         self.loss_fn, self.opt, self.clip, self.warmup = loss_fn, opt, grad_clip, warmup
         self.params = [p for g in opt.param_groups for p in g['params']]
         dev = self.params[0].device
-        self.capture = capture and dev.type == 'cuda'
+        self.capture = dev.type == 'cuda'                                                # a CPU has nothing to capture
         self.lr_value = float(opt.param_groups[0]['lr'])
         self.lr = torch.tensor(self.lr_value, device=dev)                                 # filled before each step
         self.now = torch.zeros((), dtype=torch.float64, device=dev)                        # the step's number
@@ -435,6 +437,11 @@ def val_loss(model:LatentAR, frames:Frames, device:str, seed:int, batch:int=64) 
     model.train()
     return total / n
 
+def mean_loss(net:nn.Module, model:LatentAR, prev, x, pos, rows) -> torch.Tensor:
+    "The loss per target of a training batch, averaged over the frames `model` predicts (`net`: the model, or its DDP wrapper)."
+    valid = model.valid(pos)
+    return (net(prev, x, pos, rows).float() * valid).sum() / valid.sum()
+
 def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTrainConfig(), resume:bool=False,
              device:str|None=None, progress:bool=True, until:int|None=None, horizon:int=25, graphs:bool|None=None) -> Path:
     "Train a `LatentAR` on `store`'s training speakers into run folder `out`; measure it on the held-out ones (rollouts of `horizon` frames). `graphs`: the step as a CUDA graph (`GraphedStep`; default: on one GPU)."
@@ -464,10 +471,7 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
         step_fn = nn.parallel.DistributedDataParallel(model) if world > 1 else model
         graphed = None
         if (device.startswith('cuda') and world == 1) if graphs is None else (graphs and world == 1):
-            def loss_of(prev, x, pos, rows):
-                valid = model.valid(pos)
-                return (model(prev, x, pos, rows).float() * valid).sum() / valid.sum()
-            graphed = GraphedStep(loss_of, opt, t.grad_clip, torch.autocast(device.split(':')[0], dtype=torch.bfloat16, cache_enabled=False)
+            graphed = GraphedStep(partial(mean_loss, model, model), opt, t.grad_clip, torch.autocast(device.split(':')[0], dtype=torch.bfloat16, cache_enabled=False)
                                   if t.precision == 'bfloat16' else None)
         autocast = torch.autocast(device.split(':')[0], dtype=torch.bfloat16) if t.precision == 'bfloat16' else nullcontext()
         plain = graphed.plain if graphed else nullcontext
@@ -489,8 +493,7 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
                     if done % t.log_every == 0 or done % t.eval_every == 0 or done % t.ckpt_every == 0 or done == steps: graphed.check()
                 else:
                     for g in opt.param_groups: g['lr'] = lr
-                    valid = model.valid(pos)
-                    with autocast: loss = (step_fn(prev, x, pos, rows).float() * valid).sum() / valid.sum()
+                    with autocast: loss = mean_loss(step_fn, model, prev, x, pos, rows)
                     grad_norm = update(opt, model.parameters(), loss, t.grad_clip)
             except NonFinite as e:
                 if log: log.close()
