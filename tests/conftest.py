@@ -19,6 +19,17 @@ def latentlab(*args, **kw):
     import subprocess
     return subprocess.run([LATENTLAB, *map(str, args)], capture_output=True, text=True, **kw)
 
+def latentlab_here(*args):
+    """Run `latentlab *args` in this process, as `latentlab` runs it (`latentlab.cli.main`, its exit code, its output
+    captured): for a test of many refusals, without a fresh interpreter importing torch for each (about 6 s here)."""
+    import contextlib, io, subprocess
+    from latentlab.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try: code = main(list(map(str, args)))
+        except SystemExit as e: code = e.code if isinstance(e.code, int) else 1     # argparse's refusals
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
 def kill_once_checkpointed(args, out:Path, first:str, timeout:float=300.):
     "Start `latentlab *args --out out` and SIGKILL it as soon as checkpoint folder `first` (or a later one) is written."
     import signal, subprocess, time

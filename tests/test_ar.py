@@ -2,7 +2,7 @@
 the same bits, two gloo processes under torchrun against one, the refusals, and the matched-compute comparison."""
 import json
 from pathlib import Path
-from conftest import kill_once_checkpointed, latentlab, one_and_two_processes
+from conftest import kill_once_checkpointed, latentlab, latentlab_here, one_and_two_processes
 import pandas as pd, torch
 from safetensors.torch import load_file
 
@@ -42,19 +42,20 @@ def test_sigkill_then_resume_gives_the_same_bits(tmp_path):
     assert json.loads((tmp_path/'whole'/'eval.json').read_text()) == json.loads((tmp_path/'killed'/'eval.json').read_text())
 
 def test_refusals_name_the_problem(tmp_path):
+    "Each refusal names the problem and the fix (in this process: `latentlab_here`)."
     args = ['train-ar', *BASE, '--steps', 10, '--train', 'ckpt_every=5', 'eval_every=5']
-    assert latentlab(*args, '--out', tmp_path/'run').returncode == 0
-    r = latentlab(*args, '--out', tmp_path/'run')
+    assert latentlab_here(*args, '--out', tmp_path/'run').returncode == 0
+    r = latentlab_here(*args, '--out', tmp_path/'run')
     assert r.returncode == 2 and 'already holds a run' in r.stderr
-    r = latentlab(*args, '--lr', 0.01, '--out', tmp_path/'run', '--resume')
+    r = latentlab_here(*args, '--lr', 0.01, '--out', tmp_path/'run', '--resume')
     assert r.returncode == 2 and 'train.lr' in r.stderr, r.stderr
     opt = next((tmp_path/'run'/'checkpoints').glob('step-*'))/'model.safetensors'
     opt.write_bytes(opt.read_bytes()[:300])
-    r = latentlab(*args, '--out', tmp_path/'run', '--resume')
+    r = latentlab_here(*args, '--out', tmp_path/'run', '--resume')
     assert r.returncode == 2 and 'model.safetensors' in r.stderr and 'damaged' in r.stderr, r.stderr
-    r = latentlab('train-ar', *BASE, '--model', 'dim=7', '--out', tmp_path/'x')
+    r = latentlab_here('train-ar', *BASE, '--model', 'dim=7', '--out', tmp_path/'x')
     assert r.returncode == 2 and 'dim=4' in r.stderr, r.stderr
-    r = latentlab('train-ar', *BASE, '--model', 'heads=3', '--out', tmp_path/'y')
+    r = latentlab_here('train-ar', *BASE, '--model', 'heads=3', '--out', tmp_path/'y')
     assert r.returncode == 2 and "['heads']" in r.stderr, r.stderr
 
 def test_two_gloo_processes_match_one(tmp_path):

@@ -1,7 +1,7 @@
 "A saved autoencoder run is an encoder the CLI can extract a store with, by its folder or as `trained --weights`."
 import json, math, subprocess
 import numpy as np, pytest
-from conftest import LATENTLAB
+from conftest import LATENTLAB, latentlab_here
 from latentlab.autoencoders import AEConfig, TrainedEncoder, build_model, save_autoencoder
 from latentlab.store import Store
 
@@ -40,9 +40,9 @@ def test_the_store_holds_what_the_encoder_gives(run_dir, tmp_path):
 def test_a_broken_run_says_what_to_do(run_dir, tmp_path):
     broken = tmp_path/'broken'; broken.mkdir()
     (broken/'config.json').write_text('{}')
-    r = run('extract', '--corpus', 'espeak:speakers=1,utts=1', '--encoder', broken, '--out', tmp_path/'s', '--quiet')
+    r = latentlab_here('extract', '--corpus', 'espeak:speakers=1,utts=1', '--encoder', broken, '--out', tmp_path/'s', '--quiet')
     assert r.returncode != 0 and 'no top-level key "model"' in r.stderr and 'Fix:' in r.stderr
-    r = run('extract', '--corpus', 'espeak:speakers=1,utts=1', '--encoder', 'trained', '--out', tmp_path/'s', '--quiet')
+    r = latentlab_here('extract', '--corpus', 'espeak:speakers=1,utts=1', '--encoder', 'trained', '--out', tmp_path/'s', '--quiet')
     assert r.returncode != 0 and 'needs its run folder' in r.stderr
 
 def vq_share(rank:int, world:int, port:int, flat, codebook, out):

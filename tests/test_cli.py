@@ -2,7 +2,7 @@
 import json, os, signal, subprocess, time
 from pathlib import Path
 import pandas as pd, pytest
-from conftest import LATENTLAB
+from conftest import LATENTLAB, latentlab_here
 from latentlab.store import Store
 
 def run(*args, **kw):
@@ -73,7 +73,7 @@ def test_shards_join_to_the_same_store(whole, tmp_path):
     same_store(out, whole)
 
 def test_other_settings_into_the_same_store_are_refused(whole):
-    r = run('extract', '--corpus', CORPUS, '--encoder', 'logmel:frame_rate=25', '--out', whole, '--part-size', '3', '--quiet')
+    r = latentlab_here('extract', '--corpus', CORPUS, '--encoder', 'logmel:frame_rate=25', '--out', whole, '--part-size', '3', '--quiet')
     assert r.returncode == 2 and 'encoder_config' in r.stderr and 'Fix:' in r.stderr
 
 def test_missing_weights_say_how_to_get_them(tmp_path):
@@ -85,17 +85,17 @@ def test_missing_weights_say_how_to_get_them(tmp_path):
     assert r.returncode == 2 and 'config.json and model.safetensors' in r.stderr
 
 def test_unfinished_or_missing_store(tmp_path):
-    r = run('info', tmp_path/'nothing')
+    r = latentlab_here('info', tmp_path/'nothing')
     assert r.returncode == 2 and 'latentlab extract' in r.stderr
     (tmp_path/'half').mkdir(); (tmp_path/'half'/'plan.json').write_text('{}')
-    r = run('info', tmp_path/'half')
+    r = latentlab_here('info', tmp_path/'half')
     assert r.returncode == 2 and 're-run the same' in r.stderr
 
 def test_bad_corpus_and_shard(tmp_path):
-    assert 'no such folder' in run('extract', '--corpus', tmp_path/'nope', '--out', tmp_path/'s').stderr
+    assert 'no such folder' in latentlab_here('extract', '--corpus', tmp_path/'nope', '--out', tmp_path/'s').stderr
     empty = tmp_path/'empty'; empty.mkdir()
-    assert 'no audio files' in run('extract', '--corpus', empty, '--out', tmp_path/'s').stderr
-    assert 'need 0 <= i < n' in run('extract', '--out', tmp_path/'s', '--shard', '2/2').stderr
+    assert 'no audio files' in latentlab_here('extract', '--corpus', empty, '--out', tmp_path/'s').stderr
+    assert 'need 0 <= i < n' in latentlab_here('extract', '--out', tmp_path/'s', '--shard', '2/2').stderr
 
 # Issue 9: `--help` answers at once, says what each command writes and where its columns are described.
 def test_help_imports_nothing_heavy_and_is_fast():

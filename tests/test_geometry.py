@@ -1,7 +1,7 @@
 "Geometry through the command line: `latentlab report` and `latentlab compare` write pages whose figures draw."
 import re, subprocess, sys
 import numpy as np, pytest
-from conftest import LATENTLAB, ROOT
+from conftest import LATENTLAB, ROOT, latentlab_here
 from latentlab.measure.geometry import geometry, geometry_table
 from latentlab.measure.core import Condition
 from latentlab.catalogue import switching_walk_store
@@ -39,7 +39,7 @@ def test_report_and_compare_pages_draw(walks, tmp_path):
         if check_docs.chromium(): assert check_docs.rendered_dom(check_docs.chromium(), out).count('class="main-svg"') >= 10
 
 def test_report_on_a_missing_store_says_what_to_do(tmp_path):
-    r = subprocess.run([LATENTLAB, 'report', str(tmp_path/'nothing'), '--out', str(tmp_path/'r.html')], capture_output=True, text=True)
+    r = latentlab_here('report', tmp_path/'nothing', '--out', tmp_path/'r.html')
     assert r.returncode == 2 and 'give a store folder' in r.stderr and not (tmp_path/'r.html').exists()
 
 # Issue 14: each measure against a peer library or the textbook formula, on data whose answer is known.

@@ -1,7 +1,7 @@
 "Defects a new user hit in `latentlab phase0` and its pages, each checked as the user met it."
 import subprocess
 import numpy as np, pandas as pd, pytest
-from conftest import LATENTLAB
+from conftest import LATENTLAB, latentlab_here
 from latentlab import cli
 from latentlab.measure.core import Condition, ProbeError
 from latentlab.measure.probe import variance_ratio
@@ -20,7 +20,7 @@ def walk(tmp_path_factory):
                                         ('L=4,K=64', "'L=4,K=64' holds two settings; separate them with a space"),
                                         ('L=2 colour=red', "'colour=red' is not key=values with a known key")])
 def test_a_bad_grid_names_the_key_and_value_and_shows_the_grammar(walk, grid, says):
-    r = phase0(walk.path, '--grid', grid)
+    r = latentlab_here('phase0', walk.path, '--grid', grid, '--quiet')
     assert r.returncode == 2 and says in r.stderr and "a grid reads 'key=v1,v2 key=v1,...'" in r.stderr
     assert 'invalid literal' not in r.stderr and 'Traceback' not in r.stderr
 

@@ -3,7 +3,7 @@ real speech, pooling their native rates to 12.5 Hz, and the errors for a missing
 import importlib.util, shutil, subprocess
 from pathlib import Path
 import numpy as np, pytest, soxr
-from conftest import LATENTLAB, REAL, needs_real
+from conftest import LATENTLAB, REAL, latentlab_here, needs_real
 from latentlab.encoders import WeightsError, load_encoder
 from latentlab.store import Store
 from latentlab.catalogue import open_store
@@ -34,7 +34,7 @@ def test_whisper_layer_option_through_the_cli(tmp_path):
     r = run('extract', '--corpus', 'espeak:speakers=2,utts=1', '--encoder', 'whisper-tiny:layer=2', '--out', tmp_path/'w', '--quiet')
     assert r.returncode == 0, r.stderr
     assert Store(tmp_path/'w').meta['encoder'] == 'whisper-tiny-layer2'
-    r = run('extract', '--corpus', 'espeak:speakers=2,utts=1', '--encoder', 'whisper-tiny:layer=7', '--out', tmp_path/'x')
+    r = latentlab_here('extract', '--corpus', 'espeak:speakers=2,utts=1', '--encoder', 'whisper-tiny:layer=7', '--out', tmp_path/'x')
     assert r.returncode == 2 and 'layer must be 0..4' in r.stderr
 
 def test_missing_package_names_the_extra(monkeypatch):

@@ -1,7 +1,7 @@
 "The Phase 0 probe: known answers, agreement with the definition, held-out behaviour, boundaries, bad input."
 import json, subprocess, sys
 import numpy as np, pandas as pd, pytest
-from conftest import LATENTLAB, ROOT
+from conftest import LATENTLAB, ROOT, latentlab_here
 from latentlab.measure import probe
 from latentlab.measure.core import Condition, ProbeError, context_frames
 from latentlab.measure.probe import clusters, variance_ratio
@@ -101,9 +101,9 @@ def test_bad_input_gets_a_clear_error(tmp_path, walk):
     write_store(tmp_path/'nan', index, [x], np.asarray(walk.phones), dict(walk.meta))
     with pytest.raises(ProbeError, match=f"utterance {walk.index.utt[7]} has NaN or infinite latents \\(frame 3\\).*re-extract"):
         variance_ratio(tmp_path/'nan', [Condition(L=2, K=4)], refs=False)
-    r = subprocess.run([LATENTLAB, 'phase0', str(tmp_path/'nan'), '--quiet'], capture_output=True, text=True)
+    r = latentlab_here('phase0', tmp_path/'nan', '--quiet')
     assert r.returncode == 2 and 'NaN or infinite latents' in r.stderr and 'Traceback' not in r.stderr
-    r = subprocess.run([LATENTLAB, 'phase0', str(walk.path), '--grid', 'L=2 K=4 colour=red'], capture_output=True, text=True)
+    r = latentlab_here('phase0', walk.path, '--grid', 'L=2 K=4 colour=red')
     assert r.returncode == 2 and 'keys L, coarsener, d, K' in r.stderr
 
 def test_cli_json_out_and_report(walk, tmp_path):

@@ -2,7 +2,7 @@
 killed with SIGKILL and resumed to the same bits, two gloo processes under torchrun against one, and the refusals."""
 import json, os
 from pathlib import Path
-from conftest import kill_once_checkpointed, latentlab, one_and_two_processes
+from conftest import kill_once_checkpointed, latentlab, latentlab_here, one_and_two_processes
 import numpy as np, pytest, torch
 from safetensors.torch import load_file
 from latentlab.store import Store
@@ -41,23 +41,24 @@ def test_sigkill_then_resume_gives_the_same_bits(tmp_path):
     assert [l['loss'] for l in lines(tmp_path/'whole')] == [l['loss'] for l in lines(tmp_path/'killed')]
 
 def test_refusals_name_the_problem(tmp_path):
+    "Each refusal names the problem and the fix (in this process: `latentlab_here`)."
     args = ['train-encoder', *BASE, '--steps', 10, '--train', 'ckpt_every=5']
-    assert latentlab(*args, '--out', tmp_path/'run').returncode == 0
-    r = latentlab(*args, '--out', tmp_path/'run')
+    assert latentlab_here(*args, '--out', tmp_path/'run').returncode == 0
+    r = latentlab_here(*args, '--out', tmp_path/'run')
     assert r.returncode == 2 and 'already holds a run' in r.stderr
-    r = latentlab(*args, '--lr', 0.01, '--model', 'dim=16', '--out', tmp_path/'run', '--resume')
+    r = latentlab_here(*args, '--lr', 0.01, '--model', 'dim=16', '--out', tmp_path/'run', '--resume')
     assert r.returncode == 2 and 'model.dim, train.lr' in r.stderr, r.stderr
     opt = next((tmp_path/'run'/'checkpoints').glob('step-*'))/'optimizer.pt'
     whole = opt.read_bytes()
     opt.write_bytes(whole[:500])
-    r = latentlab(*args, '--out', tmp_path/'run', '--resume')
+    r = latentlab_here(*args, '--out', tmp_path/'run', '--resume')
     assert r.returncode == 2 and 'optimizer.pt' in r.stderr and 'damaged' in r.stderr, r.stderr
     opt.write_bytes(whole)
     model = opt.with_name('model.safetensors')                 # the encoder's weights in the checkpoint, cut short
     model.write_bytes(model.read_bytes()[:model.stat().st_size // 2])
-    r = latentlab(*args, '--out', tmp_path/'run', '--resume')
+    r = latentlab_here(*args, '--out', tmp_path/'run', '--resume')
     assert r.returncode == 2 and 'model.safetensors' in r.stderr and 'damaged' in r.stderr, r.stderr
-    r = latentlab('train-encoder', *BASE, '--model', 'dimm=3', '--out', tmp_path/'x')
+    r = latentlab_here('train-encoder', *BASE, '--model', 'dimm=3', '--out', tmp_path/'x')
     assert r.returncode == 2 and 'dimm' in r.stderr, r.stderr
 
 def test_two_gloo_processes_match_one(tmp_path):

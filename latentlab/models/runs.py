@@ -29,7 +29,7 @@ from ..store import Store
 from ..autoencoders import MelFrontEnd, TrainedEncoder, mel_distance_db
 from ..train.runs import (NonFinite, TrainError, check_training, config_diff, distributed, diverged, keep_metrics, last_checkpoint,
                                   load_checkpoint, lr_at, make_optimizer, prepare_run, read_metrics, save_checkpoint,
-                                  step_seed, update, write_curves)
+                                  step_seed, update, redraw_curves, write_curves)
 from .memory import ModelError, fit_codes, memory_rows, quantizer_arrays, quantizer_from
 from .ar import HEADS, MEMORY_KEYS, ARConfig, LatentAR, flops_per_frame, n_params, shifted
 
@@ -479,7 +479,7 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
         best = json.loads((out/'best.json').read_text())['val_loss'] if (out/'best.json').exists() else math.inf
         log = open(out/'metrics.jsonl', 'a') if rank == 0 else None
         bar = tqdm(range(start, steps), initial=start, total=steps, desc=out.name, disable=not progress or rank)
-        t0, good = time.perf_counter(), start
+        t0, good, drawn = time.perf_counter(), start, -math.inf
         for step in bar:
             prev, x, pos, rows = (None if a is None else a[rank::world] if graphed else a[rank::world].to(device)
                                   for a in draw_windows(data, t.batch_size, cfg.context, t.seed, step))
@@ -511,7 +511,7 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
             if done % t.ckpt_every == 0 or done == steps:
                 if rank == 0:
                     with plain(): save_checkpoint(out, done, dict(model=model), opt)
-                    write_curves(out)
+                    drawn = redraw_curves(out, drawn, until is not None and done >= until)
                 if world > 1: dist.barrier()
                 good = done
                 if until is not None and done >= until: break

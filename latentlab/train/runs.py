@@ -28,11 +28,12 @@ from ..autoencoders import (AEConfig, MelFrontEnd, build_model, codec_metrics, l
 from .objectives import make_objective
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'RUN_DEFAULTS', 'TrainError', 'check_training', 'TrainConfig', 'run_config', 'config_diff', 'Features',
-           'speaker_split', 'teacher_encoder', 'teacher_latents', 'features', 'draw_batch', 'Objective', 'latent_mask',
-           'with_teacher', 'save_checkpoint', 'last_checkpoint', 'load_checkpoint', 'distributed', 'step_seed', 'lr_at',
-           'make_optimizer', 'prepare_run', 'keep_metrics', 'NonFinite', 'update', 'diverged', 'train_encoder',
-           'evaluate', 'finish_run', 'read_metrics', 'plot_curves', 'write_curves']
+__all__ = ['PRECISIONS', 'RUN_DEFAULTS', 'CURVES_EVERY', 'TrainError', 'check_training', 'TrainConfig', 'run_config',
+           'config_diff', 'Features', 'speaker_split', 'teacher_encoder', 'teacher_latents', 'features', 'draw_batch',
+           'Objective', 'latent_mask', 'with_teacher', 'save_checkpoint', 'last_checkpoint', 'load_checkpoint',
+           'distributed', 'step_seed', 'lr_at', 'make_optimizer', 'prepare_run', 'keep_metrics', 'NonFinite', 'update',
+           'diverged', 'train_encoder', 'evaluate', 'finish_run', 'read_metrics', 'plot_curves', 'write_curves',
+           'redraw_curves']
 
 # %% ../../nbs/train/01_runs.ipynb #59675a36
 class TrainError(LatentlabError, RuntimeError):
@@ -343,7 +344,7 @@ def train_encoder(out, model:AEConfig=AEConfig(), objectives:list[dict]=(), trai
     length = t.chunk_frames * net.stride
     bar = tqdm(range(start, t.steps), initial=start, total=t.steps, desc=out.name, disable=not progress or rank)
     log = open(out/'metrics.jsonl', 'a') if rank == 0 else None
-    t0, good = time.perf_counter(), start
+    t0, good, drawn = time.perf_counter(), start, -math.inf
     for step in bar:
         x, mask, teacher = draw_batch(feats, t.batch_size, length, t.seed, step, net.stride)
         x, mask = x[rank::world].to(device), mask[rank::world].to(device)
@@ -365,7 +366,7 @@ def train_encoder(out, model:AEConfig=AEConfig(), objectives:list[dict]=(), trai
         if done % t.ckpt_every == 0 or done == t.steps:
             if rank == 0:
                 save_checkpoint(out, done, parts, opt, after=lambda: save_autoencoder(obj.model, out, extra={k: v for k, v in config.items() if k != 'model'}))
-                write_curves(out)
+                drawn = redraw_curves(out, drawn, until is not None and done >= until)
             if world > 1: dist.barrier()
             good = done
             if until is not None and done >= until: break
@@ -444,3 +445,11 @@ def write_curves(run:Path) -> Path|None:
     if m.empty: return None
     fig = plot_curves(m, f'{Path(run).name}: training losses')
     return atomic_write(Path(run)/'curves.html', lambda f: f.write(fig.to_html(include_plotlyjs='cdn').encode()))
+
+CURVES_EVERY = 30.   # seconds: a run redraws its curves page at a checkpoint at most this often
+
+def redraw_curves(run:Path, drawn:float, now:bool=False) -> float:
+    "At a checkpoint: redraw `run`'s curves if `CURVES_EVERY` seconds have passed since `drawn` (or `now`); when they were last drawn."
+    if not now and time.perf_counter() - drawn < CURVES_EVERY: return drawn
+    write_curves(run)
+    return time.perf_counter()
