@@ -182,16 +182,16 @@ def level_r2(store:Store) -> float:
 def test_dual_latents_known_answer(tmp_path):
     """The dual split's positive control. In sticky tones each frame's noise level is drawn afresh, so no context predicts
     it. Without an objective, the residual dual model keeps it in z_dyn; with the predictability objective on z_dyn it moves
-    to z_rec, which encodes what z_dyn's decoder leaves, while the pair reconstructs as well."""
+    to z_rec, which encodes what z_dyn's decoder leaves, while the pair reconstructs as well. (Through the CLI's `main` in this process: `latentlab_here`.)"""
     corpus, found = 'tones:speakers=4,utts=10', {}
     for lam in (0, 1):
         run = tmp_path/f'lam{lam}'
-        r = latentlab('train-encoder', '--corpus', corpus, '--objective', 'predictability', '--lam', lam, '--steps', 200,
+        r = latentlab_here('train-encoder', '--corpus', corpus, '--objective', 'predictability', '--lam', lam, '--steps', 200,
                       '--batch-size', 8, '--model', 'dual=residual', 'dim=4', 'rec_dim=8', 'channels=64',
                       '--train', 'warmup=10', 'ckpt_every=200', '--out', run, '--quiet')
         assert r.returncode == 0, r.stderr
         for part in ('dyn', 'rec'):
-            r = latentlab('extract', '--corpus', corpus, '--encoder', f'{run}:part={part}', '--out', tmp_path/f'{lam}-{part}', '--quiet')
+            r = latentlab_here('extract', '--corpus', corpus, '--encoder', f'{run}:part={part}', '--out', tmp_path/f'{lam}-{part}', '--quiet')
             assert r.returncode == 0, r.stderr
             found[lam, part] = level_r2(Store(tmp_path/f'{lam}-{part}'))
         found[lam, 'pair_db'] = json.loads((run/'eval.json').read_text())['heldout']['mel_distance_db']
