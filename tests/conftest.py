@@ -21,13 +21,14 @@ def latentlab(*args, **kw):
 
 def latentlab_here(*args):
     """Run `latentlab *args` in this process, as `latentlab` runs it (`latentlab.cli.main`, its exit code, its output
-    captured): for a test of many refusals, without a fresh interpreter importing torch for each (about 6 s here)."""
+    captured): for tests whose subject is not the process, without a fresh interpreter importing torch for each
+    call (about 6 s here). Kills, torchrun and settings read from the environment keep `latentlab`'s own process."""
     import contextlib, io, subprocess
     from latentlab.cli import main
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try: code = main(list(map(str, args)))
-        except SystemExit as e: code = e.code if isinstance(e.code, int) else 1     # argparse's refusals
+        except SystemExit as e: code = e.code if isinstance(e.code, int) else 0 if e.code is None else 1   # argparse's refusals, --help
     return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 def kill_once_checkpointed(args, out:Path, first:str, timeout:float=300.):

@@ -86,12 +86,12 @@ def test_trained_encoder_rollouts_are_decoded(tmp_path):
     "A store from a trained encoder: the comparison decodes its rollouts to mel, measures them and plays them (through the CLI's `main` in this process)."
     corpus = 'tones:speakers=8,utts=4,seconds=6'
     r = latentlab_here('train-encoder', '--corpus', corpus, '--bottleneck', 'ae', '--batch-size', 8, '--steps', 30, '--quiet',
-                  '--out', tmp_path/'encoder')
+                       '--out', tmp_path/'encoder')
     assert r.returncode == 0, r.stderr
     r = latentlab_here('extract', '--corpus', corpus, '--encoder', tmp_path/'encoder', '--out', tmp_path/'store', '--quiet')
     assert r.returncode == 0, r.stderr
     r = latentlab_here('ar', tmp_path/'store', *SMALL, '--steps', 20, '--engram', 'off', '--batch-size', 8, '--quiet',
-                  '--train', 'eval_every=10', 'ckpt_every=10', '--out', tmp_path/'ar')
+                       '--train', 'eval_every=10', 'ckpt_every=10', '--out', tmp_path/'ar')
     assert r.returncode == 0, r.stderr
     row = pd.read_parquet(tmp_path/'ar'/'ar.parquet').iloc[0]
     assert row.mel_generated_lo <= row.mel_generated <= row.mel_generated_hi and row.mel_copy > 0
@@ -99,7 +99,7 @@ def test_trained_encoder_rollouts_are_decoded(tmp_path):
     assert wav.stat().st_size > 1000
     assert f'<audio controls src="{row.folder}/audio/0-generated.wav">' in (tmp_path/'ar'/'ar.html').read_text()
     r = latentlab_here('train-ar', '--store', tmp_path/'store', *SMALL, '--steps', 10, '--batch-size', 8, '--quiet',
-                  '--out', tmp_path/'one')
+                       '--out', tmp_path/'one')
     assert r.returncode == 0 and 'decoded rollouts: mel distance' in r.stdout, r.stderr
 
 def test_flow_heads_compared_by_their_errors_not_an_nll(tmp_path):
