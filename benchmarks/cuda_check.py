@@ -12,12 +12,15 @@
   40 steps of each (gmm with memory and stabilisers, bf16, the flow map's Jacobian-vector product, a conditional
   Gaussian), whether every one was captured, a run stopped by a NaN with the same error as the eager loop's, and
   10 + 10 resumed steps against 20 straight;
+- the encoders' step as a CUDA graph (`GraphedStep`, on by default on one GPU since 2026-11-28) against the eager
+  step, for every bottleneck and objective, the dual model and the codec: captured or not, milliseconds a step of
+  each, the weights after 60 steps and the held-out mel distance;
 - DDP under torchrun (reconstruction only: objectives that normalise by batch statistics, such as predictability's
   1 − R², see each process's half batch, so their gradients differ from one process's by design): N processes with
   N the GPUs present, over NCCL; where only one GPU is, two processes on it, which latentlab runs over gloo (NCCL
   needs a GPU per process).
 
-    python benchmarks/cuda_check.py [--out DIR] [--only encoder,wave,opened,ar,resume,graphs,ddp]
+    python benchmarks/cuda_check.py [--out DIR] [--only encoder,wave,opened,ar,resume,graphs,enc-graphs,ddp]
 
 Seen on a lent H100 (2026-11-27; torch 2.11.0+cu130, transformers 5.17, the other packages carried as wheels): all
 six ok in 118 s. The codec at EnCodec's width trained its 20 steps in 3 s (28 s on 2 CPU cores); a trained run's
@@ -50,7 +53,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--out', default=None)
     p.add_argument('--device', default='cuda', help="cuda (default); cpu runs the same checks here, to check the script")
-    p.add_argument('--only', default=None, help="comma-separated keys of the checks to run: encoder,wave,opened,ar,resume,graphs,ddp")
+    p.add_argument('--only', default=None, help="comma-separated keys of the checks to run: encoder,wave,opened,ar,resume,graphs,enc-graphs,ddp")
     a = p.parse_args()
     global ONLY
     ONLY = None if a.only is None else set(a.only.split(','))
@@ -154,6 +157,29 @@ def main():
         train_ar(out/'graph-resumed', 'walk', cfg, replace(t, steps=20, ckpt_every=10), device=dev, progress=False, resume=True)
         a, b = (load_file(out/r/'model.safetensors') for r in ('graph-straight', 'graph-resumed'))
         done.append(f"10 + 10 resumed against 20 straight: largest weight difference {max((a[k] - b[k]).abs().max().item() for k in a):.2e}")
+        return '; '.join(done)
+
+    @check("the encoders' step as a CUDA graph against the eager step: every bottleneck and objective, dual, codec; ms a step", 'enc-graphs')
+    def _():
+        import warnings
+        from latentlab.train.runs import read_metrics
+        done, objs = [], [dict(name='predictability', lam=1.), dict(name='concentration', lam=1.), dict(name='cpc', lam=.1),
+                          dict(name='prior', lam=.1), dict(name='predictability', lam=1., predictor='lookup')]
+        t = TrainConfig(steps=60, ckpt_every=60, log_every=10, batch_size=16, warmup=5)
+        for name, cfg, o in [('ae+predictability', AEConfig(), objs[:1]), ('vae+concentration', AEConfig(bottleneck='vae'), objs[1:2]),
+                             ('vq+cpc', AEConfig(bottleneck='vq'), objs[2:3]), ('fsq+prior', AEConfig(bottleneck='fsq'), objs[3:4]),
+                             ('mode+mode+lookup', AEConfig(bottleneck='mode'), [dict(name='mode', lam=1.), objs[4]]),
+                             ('dual', AEConfig(dual='residual'), objs[:1]), ('wave', AEConfig(kind='wave', channels=128), [])]:
+            with warnings.catch_warnings(record=True) as said:
+                warnings.simplefilter('always')
+                runs = [train_encoder(out/f'egraph-{name}-{g}', cfg, o, t, corpus, device=dev, progress=False, graphs=g) for g in (False, True)]
+            failed = [str(w.message)[:200] for w in said if 'CUDA graph' in str(w.message)]
+            a, b = (load_file(r/'model.safetensors') for r in runs)
+            ms = [1e3 * (m.seconds.iloc[-1] - m.seconds.iloc[0]) / (m.step.iloc[-1] - m.step.iloc[0]) for m in map(read_metrics, runs)]
+            db = [json.loads((r/'eval.json').read_text())['heldout']['mel_distance_db'] for r in runs]
+            done.append(f"{name}: {'NOT captured: ' + failed[0] if failed else 'captured' if dev == 'cuda' else 'eager (cpu)'}, "
+                        f"{ms[0]:.1f} → {ms[1]:.1f} ms a step, largest weight difference {max((a[k] - b[k]).abs().max().item() for k in a):.1e}, "
+                        f"{db[0]:.2f} / {db[1]:.2f} dB")
         return '; '.join(done)
 
     @check("DDP under torchrun", 'ddp')

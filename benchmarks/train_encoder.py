@@ -32,12 +32,13 @@ reading the audio and Phase 0 on the CPU). Of the H100's 74 s one at a time (202
 sweep (`audio_cache`; a synthetic corpus is also made once) took the part outside training from 60.2 s to 49.9 s
 for that sweep on 2 cores of an AMD EPYC without AMX (2026-11-26; 246 s to 231 s in all, the same table to every
 printed decimal), and from 15.4 s to 8.9 s for a 4-run sweep of 100 steps on `espeak`. The AR models' step is
-replayed as a CUDA graph on a GPU (`latentlab.models.runs.GraphedStep`: 3 to 9 times faster on an H100,
-`benchmarks/ar_loop.py`); the encoders' step cannot be captured yet: the objectives gather the valid frames by
-boolean masks (`standardise`: shapes that depend on the data), and the step reads its metrics with `.item()` and
-a VQ bottleneck counts its dead codes on the CPU, all of which wait for the GPU. Masked sums in place of the
-gathers, and metrics kept as tensors until a log line, would let `GraphedStep` take it (at the cost of changing
-CPU results at float32 rounding, so the dated pages' trained rows would be computed again).
+replayed as a CUDA graph on a GPU (`GraphedStep`: 3 to 9 times faster on an H100, `benchmarks/ar_loop.py`). Since
+2026-11-28 the encoders' step is too (`train_encoder(graphs=...)`, on by default on one GPU): the objectives use
+masked sums where they gathered the valid frames by boolean masks, metrics stay tensors until a log line, and a
+VQ bottleneck resets its dead codes without counting them on the CPU; `nbs/train/01_runs.ipynb` traces every
+bottleneck's and objective's forward with `torch._dynamo` and finds no graph break, and `benchmarks/cuda_check.py
+--only enc-graphs` measures the graphed step against the eager one. The sweep on a lent GPU has not been timed
+again since (no GPU lent on 2026-11-28); that change moved the CPU results at float32 rounding.
 
     .venv/bin/python benchmarks/train_encoder.py [--steps 20] [--batch-size 16] [--kind wave] [--sweep [--jobs N]] [--device cuda]
 """

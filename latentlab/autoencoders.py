@@ -22,10 +22,10 @@ from .encoders import mel_filterbank, n_frames, pad_batch
 # %% auto #0
 __all__ = ['BOTTLENECKS', 'DUALS', 'DB_FLOOR', 'DB_MEAN', 'DB_SCALE', 'SILENCE', 'AEConfig', 'check_config', 'MelFrontEnd',
            'mel_distance_db', 'mel_to_audio', 'Conv', 'Up', 'ResBlock', 'LatentTransformer', 'conv_plan', 'ConvEncoder',
-           'ConvDecoder', 'Bottlenecked', 'AEBottleneck', 'VAEBottleneck', 'VectorQuantiser', 'VQBottleneck',
-           'FSQBottleneck', 'ModeBottleneck', 'make_bottleneck', 'bottleneck_input', 'LatentAutoencoder', 'build_model',
-           'n_params', 'wave_losses', 'codec_metrics', 'DualAutoencoder', 'save_autoencoder', 'load_autoencoder',
-           'TrainedEncoder']
+           'ConvDecoder', 'Bottlenecked', 'AEBottleneck', 'VAEBottleneck', 'code_shares', 'VectorQuantiser',
+           'VQBottleneck', 'FSQBottleneck', 'ModeBottleneck', 'make_bottleneck', 'bottleneck_input',
+           'LatentAutoencoder', 'build_model', 'n_params', 'wave_losses', 'codec_metrics', 'DualAutoencoder',
+           'save_autoencoder', 'load_autoencoder', 'TrainedEncoder']
 
 # %% ../nbs/12_autoencoders.ipynb #c17d302a
 BOTTLENECKS = ('ae', 'vae', 'vq', 'fsq', 'mode')
@@ -258,7 +258,7 @@ class Bottlenecked:
     "What a bottleneck gives: the latent, its own loss, metrics, and codes and residual where it has them."
     z:torch.Tensor                        # (B, T, D) the latent the rest of latentlab sees
     loss:torch.Tensor                     # scalar: the bottleneck's own loss (beta*KL, VQ commitment); 0 for 'ae'
-    metrics:dict                          # python floats for logging (kl, perplexity, codes used, ...)
+    metrics:dict                          # detached scalar tensors for logging (kl, perplexity, codes used, ...)
     codes:torch.Tensor|None=None          # (B, T) long: VQ / FSQ / mode index
     residual:torch.Tensor|None=None       # (B, T, r): the mode+residual bottleneck's continuous part
     rec:torch.Tensor|None=None            # (B, T, rec_dim): a dual model's z_rec (z is then z_dyn)
@@ -286,10 +286,15 @@ class VAEBottleneck(nn.Module):
         std = (0.5 * logvar).exp()
         z = mean + std * torch.randn_like(mean) if self.training else mean
         kl = 0.5 * (mean ** 2 + logvar.exp() - 1 - logvar).sum(-1).mean()            # nats per frame
-        metrics = dict(kl=kl.item(), std=std.mean().item(), mean_rms=mean.pow(2).mean().sqrt().item())
+        metrics = dict(kl=kl.detach(), std=std.mean().detach(), mean_rms=mean.pow(2).mean().sqrt().detach())
         return Bottlenecked(z, self.beta * kl, metrics)
 
 # %% ../nbs/12_autoencoders.ipynb #57e079aa
+def code_shares(codes:torch.Tensor, n:int) -> torch.Tensor:
+    "The share of `codes` (any shape, integers in [0, n)) that is each code: (n,), a fixed shape whatever the codes."
+    flat = codes.reshape(-1)
+    return torch.zeros(n, device=codes.device).index_add_(0, flat, torch.ones(len(flat), device=codes.device)) / len(flat)
+
 class VectorQuantiser(nn.Module):
     "Nearest-code quantisation of (B, T, D) with an EMA codebook, dead-code reset and a straight-through gradient."
     def __init__(self, n_codes:int, dim:int, decay:float=0.99, commitment:float=0.25, dead_code:float=0.1,
@@ -307,16 +312,15 @@ class VectorQuantiser(nn.Module):
         return d.argmin(1)
 
     @torch.no_grad()
-    def reset(self, dead:torch.Tensor, flat:torch.Tensor) -> int:
-        "Set the codes in `dead` (K,) bool to random rows of `flat`, as if each had one vector a batch."
-        k = int(dead.sum())
-        if k:
-            pick = flat[torch.randint(len(flat), (k,), device=flat.device)]
-            self.codebook[dead], self.embed_sum[dead], self.cluster_size[dead] = pick, pick, 1.
-        return k
+    def reset(self, dead:torch.Tensor, flat:torch.Tensor) -> torch.Tensor:
+        "Set the codes in `dead` (K,) bool to random rows of `flat`, as if each had one vector a batch; how many (a tensor)."
+        pick = flat[torch.randint(len(flat), (len(dead),), device=flat.device)]   # (K, D): a row drawn for every code,
+        for b in (self.codebook, self.embed_sum): b.copy_(torch.where(dead[:, None], pick, b))   # kept where it is dead
+        self.cluster_size.copy_(torch.where(dead, 1., self.cluster_size))
+        return dead.sum()
 
     @torch.no_grad()
-    def update(self, flat:torch.Tensor, codes:torch.Tensor) -> int:
+    def update(self, flat:torch.Tensor, codes:torch.Tensor) -> torch.Tensor:
         "One EMA step of the codebook towards the means of the vectors that chose each code (in every process, under DDP); then reset dead codes."
         onehot = F.one_hot(codes, len(self.codebook)).type_as(flat)            # (N, K)
         counts, sums = onehot.sum(0), onehot.T @ flat
@@ -334,18 +338,20 @@ class VectorQuantiser(nn.Module):
 
     def quantise(self, h:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
         flat = h.reshape(-1, h.shape[-1])                                        # (N, D)
-        if self.training and self.cluster_size.sum() == 0:                      # first batch: codes from the data
-            self.reset(torch.ones_like(self.cluster_size, dtype=torch.bool), flat.detach())
-            if self.distributed:                                                 # rank 0's, so every process's codes mean the same
-                for b in (self.codebook, self.embed_sum, self.cluster_size): dist.broadcast(b, 0)
+        if self.training and not getattr(self, '_begun', False):               # read the buffers once, not at every step
+            if self.cluster_size.sum() == 0:                                     # first batch: codes from the data
+                self.reset(torch.ones_like(self.cluster_size, dtype=torch.bool), flat.detach())
+                if self.distributed:                                             # rank 0's, so every process's codes mean the same
+                    for b in (self.codebook, self.embed_sum, self.cluster_size): dist.broadcast(b, 0)
+            self._begun = True
         codes = self.nearest(flat.detach())
         chosen = self.codebook.clone()                                           # the codebook the codes were chosen from
         q = chosen[codes].view_as(h)                                             # (B, T, D)
-        resets = self.update(flat.detach(), codes) if self.training else 0
+        resets = self.update(flat.detach(), codes) if self.training else flat.new_zeros(())
         commit = F.mse_loss(h, q.detach())
-        p = torch.bincount(codes, minlength=len(self.codebook)).float() / len(codes)
-        metrics = dict(commit=commit.item(), perplexity=float((-(p * p.clamp_min(1e-12).log()).sum()).exp()),
-                       codes_used=float((p > 0).sum()), resets=float(resets))
+        p = code_shares(codes, len(self.codebook))
+        metrics = dict(commit=commit.detach(), perplexity=(-(p * p.clamp_min(1e-12).log()).sum()).exp(),
+                       codes_used=(p > 0).sum().float(), resets=resets.float())
         self.chosen = chosen                                                     # (K, D), before this batch's update
         return h + (q - h).detach(), codes.view(h.shape[:-1]), self.commitment * commit, metrics
 
@@ -365,6 +371,7 @@ class FSQBottleneck(nn.Module):
     def __init__(self, dim:int, levels:list):
         super().__init__()
         L = torch.tensor(levels)
+        self.n_codes = math.prod(levels)
         self.register_buffer('levels', L, persistent=False)
         self.register_buffer('basis', torch.cumprod(torch.tensor([1] + list(levels[:-1])), 0), persistent=False)
         self.inp = nn.Identity() if dim == len(levels) else nn.Linear(dim, len(levels))
@@ -381,8 +388,8 @@ class FSQBottleneck(nn.Module):
         g = self.quantise(self.inp(h))                                                  # (B, T, L)
         half = self.levels // 2
         codes = ((g * half + half).round().long() * self.basis).sum(-1)                 # (B, T)
-        p = torch.bincount(codes.flatten(), minlength=int(self.levels.prod())).float() / codes.numel()
-        metrics = dict(perplexity=float((-(p * p.clamp_min(1e-12).log()).sum()).exp()), codes_used=float((p > 0).sum()))
+        p = code_shares(codes, self.n_codes)
+        metrics = dict(perplexity=(-(p * p.clamp_min(1e-12).log()).sum()).exp(), codes_used=(p > 0).sum().float())
         return Bottlenecked(self.out(g), h.new_zeros(()), metrics, codes)
 
 # %% ../nbs/12_autoencoders.ipynb #687597de
@@ -470,17 +477,17 @@ def n_params(model:nn.Module) -> int:
 # %% ../nbs/12_autoencoders.ipynb #b17e2b09
 @patch
 def reconstruction_loss(self:LatentAutoencoder, x:torch.Tensor, x_hat:torch.Tensor, mask=None) -> tuple[torch.Tensor, dict]:
-    "The loss of `x_hat` against `x` (B, T, F) for this model's kind, and its parts as floats."
+    "The loss of `x_hat` against `x` (B, T, F) for this model's kind, and its parts (detached tensors)."
     m = torch.ones(x.shape[:2], device=x.device) if mask is None else mask.to(x.device, x.dtype)   # (B, T)
     if self.cfg.kind == 'mel':
         w = m[..., None].expand_as(x)                                               # (B, T, n_mels)
         l1 = ((x_hat - x).abs() * w).sum() / w.sum().clamp_min(1)
         l2 = ((x_hat - x).pow(2) * w).sum() / w.sum().clamp_min(1)
-        return l1 + l2, dict(l1=l1.item(), l2=l2.item(), mel_db=mel_distance_db(x.detach(), x_hat.detach(), m))
+        return l1 + l2, dict(l1=l1.detach(), l2=l2.detach(), mel_db=l2.detach().sqrt() * DB_SCALE)   # mel_distance_db, from l2
     stft, mel = wave_losses(self, x.device)
     a, b = (x * m[..., None]).transpose(1, 2), (x_hat * m[..., None]).transpose(1, 2)   # (B, 1, N)
     parts = dict(stft=stft(b, a), mel=mel(b, a), l1=(a - b).abs().sum() / m.sum().clamp_min(1))
-    return parts['stft'] + parts['mel'] + 0.1 * parts['l1'], {k: v.item() for k, v in parts.items()}
+    return parts['stft'] + parts['mel'] + 0.1 * parts['l1'], {k: v.detach() for k, v in parts.items()}
 
 def wave_losses(model:LatentAutoencoder, device) -> tuple[nn.Module, nn.Module]:
     "auraloss's multi-resolution STFT and mel-STFT losses for `model`, made once (kept out of its state dict)."

@@ -6,8 +6,8 @@ Docs: https://latentlab.github.io/latentlab/models/runs.html.md"""
 
 # %% ../../nbs/models/02_runs.ipynb #7174b1ce
 from __future__ import annotations
-import json, math, os, time, warnings
-from contextlib import contextmanager, nullcontext
+import json, math, os, time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -27,7 +27,7 @@ from ..data.corpora import split_speakers
 from ..measure.core import Condition, Quantizer
 from ..store import Store
 from ..autoencoders import MelFrontEnd, TrainedEncoder, mel_distance_db
-from ..train.runs import (NonFinite, TrainError, check_training, config_diff, distributed, diverged, keep_metrics, last_checkpoint,
+from ..train.runs import (GraphedStep, NonFinite, TrainError, check_training, config_diff, distributed, diverged, keep_metrics, last_checkpoint,
                                   load_checkpoint, lr_at, make_optimizer, prepare_run, read_metrics, save_checkpoint,
                                   step_seed, update, redraw_curves, write_curves)
 from .memory import ModelError, fit_codes, memory_rows, quantizer_arrays, quantizer_from
@@ -36,10 +36,9 @@ from .ar import HEADS, MEMORY_KEYS, ARConfig, LatentAR, flops_per_frame, n_param
 # %% auto #0
 __all__ = ['HEAD_VARIANTS', 'REFERENCES', 'ARTrainConfig', 'steps_for', 'Frames', 'split_of', 'fit_stats', 'code_condition',
            'quantizer_of', 'load_frames', 'window', 'draw_windows', 'eval_windows', 'bootstrap', 'teacher_forced',
-           'frechet', 'rollouts', 'rollout_decoder', 'decoded_mels', 'decode_rollouts', 'GraphedStep', 'run_frames',
-           'save_best', 'val_loss', 'mean_loss', 'train_ar', 'finish_ar', 'load_ar', 'ar_settings', 'head_label',
-           'setting_name', 'width_for', 'store_label', 'phase0_row', 'compare_ar', 'plot_ar', 'plot_drift',
-           'audio_block', 'ar_page']
+           'frechet', 'rollouts', 'rollout_decoder', 'decoded_mels', 'decode_rollouts', 'run_frames', 'save_best',
+           'val_loss', 'mean_loss', 'train_ar', 'finish_ar', 'load_ar', 'ar_settings', 'head_label', 'setting_name',
+           'width_for', 'store_label', 'phase0_row', 'compare_ar', 'plot_ar', 'plot_drift', 'audio_block', 'ar_page']
 
 # %% ../../nbs/models/02_runs.ipynb #835fa13a
 @dataclass
@@ -323,89 +322,6 @@ def decode_rollouts(enc:TrainedEncoder, roll:dict, out:Path|None=None, n_audio:i
     return res
 
 # %% ../../nbs/models/02_runs.ipynb #91771823
-class GraphedStep:
-    "One training step of `loss_fn(*inputs)` (forward, backward, clipping to `grad_clip`, `opt`'s update) replayed as a CUDA graph; eager where it cannot be captured."
-    def __init__(self, loss_fn, opt:torch.optim.Optimizer, grad_clip:float, autocast=None, warmup:int=3):
-        self.loss_fn, self.opt, self.clip, self.warmup = loss_fn, opt, grad_clip, warmup
-        self.params = [p for g in opt.param_groups for p in g['params']]
-        dev = self.params[0].device
-        self.capture = dev.type == 'cuda'                                                # a CPU has nothing to capture
-        self.lr_value = float(opt.param_groups[0]['lr'])
-        self.lr = torch.tensor(self.lr_value, device=dev)                                 # filled before each step
-        self.now = torch.zeros((), dtype=torch.float64, device=dev)                        # the step's number
-        self.found_inf = torch.zeros((), device=dev)                                      # 1: AdamW skips its updates
-        self.first = torch.full((3,), math.nan, dtype=torch.float64, device=dev)          # step, loss, gradient norm of the first bad step
-        self.autocast = autocast or nullcontext()
-        self.static, self.graph, self.out, self.calls, self.failed = None, None, None, 0, None
-        self.side = torch.cuda.Stream(dev) if self.capture else None
-        self._own(True)
-
-    def _own(self, on:bool):
-        "Point `opt` at the tensors the graph reads (or back at plain numbers, as `make_optimizer` made it)."
-        for g in self.opt.param_groups: g['lr'], g['capturable'] = (self.lr, True) if on else (self.lr_value, False)
-        self.opt.found_inf = self.found_inf if on else None
-
-    @contextmanager
-    def plain(self):
-        "`opt` with a float learning rate while in this block: to save its state as any other run's."
-        self._own(False)
-        try: yield
-        finally: self._own(True)
-
-    def _step(self):
-        with self.autocast: loss = self.loss_fn(*self.static)
-        loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_(self.params, self.clip)
-        new = ~(torch.isfinite(loss) & torch.isfinite(norm)) & (self.found_inf == 0)
-        self.first.copy_(torch.where(new, torch.stack([self.now, loss.detach().double(), norm.double()]), self.first))
-        self.found_inf.copy_(torch.maximum(self.found_inf, new.float()))                   # kept set: no update after it
-        self.opt.step()
-        return loss.detach(), norm.detach()
-
-    def _eager(self):
-        self.opt.zero_grad(set_to_none=True)
-        with warnings.catch_warnings():
-            warnings.filterwarnings('ignore', message='.*capturable=True.*')                # AdamW warns when not captured
-            if self.side is None or self.failed: return self._step()
-            self.side.wait_stream(torch.cuda.current_stream())                            # warm-up before the capture
-            with torch.cuda.stream(self.side): out = self._step()
-            torch.cuda.current_stream().wait_stream(self.side)
-            return out
-
-    def _record(self):
-        self.opt.zero_grad(set_to_none=True)
-        graph = torch.cuda.CUDAGraph()
-        try:
-            with torch.cuda.graph(graph): out = self._step()
-        except Exception as e:                                                              # e.g. a step that waits for the GPU
-            self.failed = f"{type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]}"
-            warnings.warn(f"the training step cannot be captured as a CUDA graph ({self.failed}); it runs eagerly")
-            self.opt.zero_grad(set_to_none=True); torch.cuda.synchronize()
-            return
-        self.graph, self.out = graph, out
-
-    def __call__(self, step:int, lr:float, *inputs):
-        "Step `step` at learning rate `lr` on `inputs` (tensors or None, anywhere): its loss and gradient norm, not waited for."
-        dev = self.lr.device
-        if self.static is None: self.static = [None if a is None else torch.empty_like(a, device=dev) for a in inputs]
-        for s, a in zip(self.static, inputs):
-            if a is not None: s.copy_(a.pin_memory() if dev.type == 'cuda' and a.device.type == 'cpu' else a, non_blocking=True)
-        self.lr.fill_(lr); self.now.fill_(step); self.lr_value = lr
-        self.calls += 1
-        if self.graph is None and self.capture and not self.failed and self.calls > self.warmup: self._record()
-        if self.graph is None: return self._eager()
-        self.graph.replay()
-        return self.out
-
-    def check(self):
-        "Raise `NonFinite`, its `step` the first whose loss or gradient norm was not finite, if any was (waits for the GPU)."
-        if not self.found_inf.item(): return
-        step, loss, norm = self.first.tolist()
-        e = NonFinite('loss', loss) if not math.isfinite(loss) else NonFinite('gradient norm', norm)
-        e.step = int(step)
-        raise e
-
-# %% ../../nbs/models/02_runs.ipynb #844958fe
 def run_frames(out:Path, store:Store, cfg:ARConfig, t:ARTrainConfig) -> tuple[dict, np.ndarray]:
     "The run's normalisation and quantiser (fitted once, then read from `stats.safetensors`) and each utterance's split."
     splits = split_of(store, t.val, t.seed)
@@ -489,7 +405,7 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
             done = step + 1
             try:
                 if graphed:
-                    loss, grad_norm = graphed(step, lr, prev, x, pos, rows)
+                    loss, grad_norm, _ = graphed(step, lr, prev, x, pos, rows)
                     if done % t.log_every == 0 or done % t.eval_every == 0 or done % t.ckpt_every == 0 or done == steps: graphed.check()
                 else:
                     for g in opt.param_groups: g['lr'] = lr

@@ -16,9 +16,10 @@ from ..measure.core import COARSENERS
 
 # %% auto #0
 __all__ = ['TARGETS', 'PREDICTORS', 'OBJECTIVES', 'ObjectiveError', 'check_context', 'context_width', 'coarse_context',
-           'next_target', 'centre', 'standardise', 'unexplained', 'standardise_frames', 'SoftClusters', 'soft_within',
-           'cross_folds', 'crossfit_predict', 'Predictability', 'Concentration', 'run_gru', 'ModeFactorisation', 'CPC',
-           'ARPrior', 'Distill', 'NoObjective', 'objective_options', 'make_objective']
+           'next_target', 'checkable', 'centre', 'standardise', 'unexplained', 'standardise_frames', 'SoftClusters',
+           'soft_within', 'cross_folds', 'crossfit_predict', 'Predictability', 'Concentration', 'frame_mean',
+           'frame_var', 'run_gru', 'ModeFactorisation', 'CPC', 'ARPrior', 'Distill', 'NoObjective', 'objective_options',
+           'make_objective']
 
 # %% ../../nbs/train/00_objectives.ipynb #eb6394bc
 class ObjectiveError(LatentlabError, ValueError):
@@ -64,20 +65,27 @@ def next_target(z:torch.Tensor, target:str='dx') -> torch.Tensor:
     raise ObjectiveError(f"target {target!r}: use one of {', '.join(TARGETS)}")
 
 # %% ../../nbs/train/00_objectives.ipynb #96a55a03
-def centre(rows:torch.Tensor) -> torch.Tensor:
-    "`rows` (N, C) less their mean; equal rows give exact zeros (the first row goes first, exactly)."
-    rows = rows - rows[:1]
-    return rows - rows.mean(0)
+def checkable(t:torch.Tensor) -> bool:
+    "Whether looking at `t`'s values costs nothing: on the CPU, and not while a graph is traced (on a GPU it makes the step wait)."
+    return t.device.type == 'cpu' and not torch.compiler.is_compiling()
+
+def centre(rows:torch.Tensor,             # (N, C)
+           keep:torch.Tensor|None=None,   # (N,) bool: the rows to use; default all
+          ) -> torch.Tensor:
+    "`rows` less the mean of those in `keep`, the others zero; equal rows give exact zeros (the first kept row goes first, exactly)."
+    k = (torch.ones(len(rows), dtype=torch.bool, device=rows.device) if keep is None else keep)[:, None]   # (N, 1)
+    rows = torch.where(k, rows - rows.index_select(0, k[:, 0].to(torch.uint8).argmax()[None]), 0)   # less the first kept row
+    return torch.where(k, rows - rows.sum(0) / k.sum().clamp_min(1), 0)
 
 def standardise(v:torch.Tensor,       # (B, T, C)
                 valid:torch.Tensor,   # (B, T) bool: the rows to use
                ) -> torch.Tensor:
-    "The rows of `v` at `valid`, centred and divided by one std over all their numbers: (N, C)."
-    rows = v[valid]                                                   # (N, C)
-    if not len(rows):
+    "`v` as rows (B·T, C): those at `valid` centred and divided by one std over all their numbers, the others zero."
+    rows, keep = v.reshape(-1, v.shape[-1]), valid.reshape(-1)       # (M, C), (M,)
+    if checkable(keep) and not keep.any():
         raise ObjectiveError("no frame of the batch has a context: the crops must be longer than the context L")
-    rows = centre(rows)
-    var = rows.pow(2).mean()
+    rows = centre(rows, keep)
+    var = rows.pow(2).sum() / (keep.sum() * rows.shape[1]).clamp_min(1)
     return torch.where(var > 0, rows / torch.sqrt(torch.where(var > 0, var, 1.)), rows)   # constant: zeros stay
 
 def unexplained(sse:torch.Tensor, sst:torch.Tensor) -> torch.Tensor:
@@ -86,7 +94,7 @@ def unexplained(sse:torch.Tensor, sst:torch.Tensor) -> torch.Tensor:
 
 def standardise_frames(z:torch.Tensor, mask:torch.Tensor) -> torch.Tensor:
     "`z` (B, T, D) standardised over its real frames, zeros at padding: (B, T, D)."
-    return torch.zeros_like(z).index_put((mask,), standardise(z, mask))
+    return standardise(z, mask).view_as(z)
 
 # %% ../../nbs/train/00_objectives.ipynb #66e1fe02
 class SoftClusters(nn.Module):
@@ -98,6 +106,7 @@ class SoftClusters(nn.Module):
         self.temperature = temperature
         self.centroids = nn.Parameter(torch.randn(K, width))           # (K, C)
         self.register_buffer('started', torch.tensor(False))
+        self._started = False                                          # the buffer's value, once read: read once, not each step
 
     @torch.no_grad()
     def start(self, ctx:torch.Tensor) -> None:
@@ -110,11 +119,13 @@ class SoftClusters(nn.Module):
             d2 = torch.minimum(d2, (ctx - ctx[picks[-1]]).pow(2).sum(1))
         self.centroids[:len(picks)] = ctx[torch.stack(picks)]
         if dist.is_available() and dist.is_initialized(): dist.broadcast(self.centroids.data, 0)
-        self.started.fill_(True)
+        self.started.fill_(True); self._started = True
 
-    def forward(self, ctx:torch.Tensor) -> torch.Tensor:
-        "Weights (N, K) of the rows of `ctx` (N, C) on the centroids."
-        if not self.started: self.start(ctx)
+    def forward(self, ctx:torch.Tensor, keep:torch.Tensor|None=None) -> torch.Tensor:
+        "Weights (N, K) of the rows of `ctx` (N, C) on the centroids; the first call starts them at rows in `keep` (N,) bool."
+        if not self._started:
+            if not self.started: self.start(ctx if keep is None else ctx[keep])
+            self._started = True
         d2 = torch.cdist(ctx, self.centroids).pow(2) / ctx.shape[1]   # (N, K) squared distance per dimension
         return F.softmax(-d2 / self.temperature, dim=1)
 
@@ -124,23 +135,27 @@ def soft_within(w:torch.Tensor, y:torch.Tensor) -> torch.Tensor:
     return y.pow(2).sum() - (S.pow(2).sum(1) / n.clamp_min(1e-8)).sum()
 
 def cross_folds(valid:torch.Tensor) -> torch.Tensor:
-    "Two folds of the valid frames, (N,) bool: odd sequences, or the later half of the frames if one fold is empty."
+    "Two folds of the frames (B, T) as rows, (B·T,) bool: odd sequences, or the later half of the valid frames if one fold has none of them."
     B, T = valid.shape
-    fold = (torch.arange(B, device=valid.device) % 2 == 1)[:, None].expand(B, T)[valid]
-    if fold.all() or not fold.any(): fold = torch.arange(len(fold), device=valid.device) >= len(fold) // 2
-    if fold.all() or not fold.any(): raise ObjectiveError("cross-fitting needs at least two frames with a context")
-    return fold
+    keep = valid.reshape(-1)
+    odd = (torch.arange(B, device=valid.device) % 2 == 1)[:, None].expand(B, T).reshape(-1)
+    later = keep.cumsum(0) > keep.sum() // 2                          # the later half of the valid rows
+    if checkable(keep) and keep.sum() < 2: raise ObjectiveError("cross-fitting needs at least two frames with a context")
+    return torch.where((odd & keep).any() & (~odd & keep).any(), odd, later)
 
 def crossfit_predict(w:torch.Tensor,      # (N, K) soft assignments
                      y:torch.Tensor,      # (N, D) targets
                      fold:torch.Tensor,   # (N,) bool
                      prior:float=1.,      # pseudo-frames pulling each cluster mean towards its fold's mean
+                     keep:torch.Tensor|None=None,   # (N,) bool: the rows to learn from; default all
                     ) -> torch.Tensor:
-    "Each row's prediction Σ_k w_nk ȳ_k from the soft cluster means ȳ_k of the other fold: (N, D)."
+    "Each row's prediction Σ_k w_nk ȳ_k from the soft cluster means ȳ_k of the other fold's kept rows: (N, D)."
     def means(train):                                                 # (K, D) from the rows in `train`
-        S, n = w[train].T @ y[train], w[train].sum(0)[:, None]
-        return (S + prior * y[train].mean(0)) / (n + prior)
-    return torch.where(fold[:, None], w @ means(~fold), w @ means(fold))
+        t = train[:, None].to(w.dtype)
+        S, n = (w * t).T @ y, (w * t).sum(0)[:, None]
+        return (S + prior * (y * t).sum(0) / t.sum().clamp_min(1)) / (n + prior)
+    keep = torch.ones_like(fold) if keep is None else keep
+    return torch.where(fold[:, None], w @ means(~fold & keep), w @ means(fold & keep))
 
 # %% ../../nbs/train/00_objectives.ipynb #faa96edd
 PREDICTORS = ('linear', 'mlp', 'lookup')
@@ -168,12 +183,13 @@ class Predictability(nn.Module):
     def forward(self, z, mask, bn=None, teacher=None) -> tuple[torch.Tensor, dict]:
         z = z.float()
         ctx, valid = coarse_context(z, mask, self.L, self.coarsener)    # (B, T, C), (B, T)
-        ctx, y = standardise(ctx, valid), standardise(next_target(z, self.target), valid)   # (N, C), (N, D)
-        if self.kind == 'lookup': pred = crossfit_predict(self.predictor(ctx), y, cross_folds(valid))
-        else: pred = self.predictor(ctx)                                # (N, D)
-        pred = centre(pred)
+        keep = valid.reshape(-1)                                        # (M,) M = B·T rows, zeros off `valid`
+        ctx, y = standardise(ctx, valid), standardise(next_target(z, self.target), valid)   # (M, C), (M, D)
+        if self.kind == 'lookup': pred = crossfit_predict(self.predictor(ctx, keep), y, cross_folds(valid), keep=keep)
+        else: pred = self.predictor(ctx)                                # (M, D)
+        pred = centre(pred, keep)
         loss = unexplained((y - pred).pow(2).sum(), y.pow(2).sum())
-        return loss, {'ratio': loss.item()}
+        return loss, {'ratio': loss.detach()}
 
 # %% ../../nbs/train/00_objectives.ipynb #af81b64f
 class Concentration(nn.Module):
@@ -191,14 +207,25 @@ class Concentration(nn.Module):
     def forward(self, z, mask, bn=None, teacher=None) -> tuple[torch.Tensor, dict]:
         z = z.float()
         ctx, valid = coarse_context(z, mask, self.L, self.coarsener)
-        ctx, y = standardise(ctx, valid), standardise(next_target(z, 'dx'), valid)   # (N, C), (N, D)
-        w = self.clusters(ctx)                                          # (N, K)
+        keep = valid.reshape(-1)
+        ctx, y = standardise(ctx, valid), standardise(next_target(z, 'dx'), valid)   # (M, C), (M, D)
+        w = self.clusters(ctx, keep) * keep[:, None]                    # (M, K): no weight off `valid`
         loss = unexplained(soft_within(w, y), y.pow(2).sum())
-        p = w.mean(0)
+        p = w.sum(0) / keep.sum().clamp_min(1)
         used = torch.exp(-(p * p.clamp_min(1e-12).log()).sum())
-        return loss, {'ratio': loss.item(), 'clusters': used.item()}
+        return loss, {'ratio': loss.detach(), 'clusters': used.detach()}
 
 # %% ../../nbs/train/00_objectives.ipynb #422aa251
+def frame_mean(v:torch.Tensor, mask:torch.Tensor) -> torch.Tensor:
+    "The mean of `v`'s (B, T, ...) frames where `mask` (B, T) holds, over frames and sequences: (...)."
+    m = mask.reshape(*mask.shape, *[1] * (v.dim() - 2)).to(v.dtype)
+    return torch.where(m > 0, v, 0).sum((0, 1)) / m.sum().clamp_min(1)
+
+def frame_var(v:torch.Tensor, mask:torch.Tensor, unbiased:bool=True) -> torch.Tensor:
+    "The variance per dimension of `v`'s (B, T, D) frames where `mask` (B, T) holds: (D,)."
+    n = mask.sum()
+    return frame_mean((v - frame_mean(v, mask)).pow(2), mask) * n / (n - int(unbiased)).clamp_min(1)
+
 def run_gru(gru:nn.GRU, x:torch.Tensor) -> torch.Tensor:
     "`gru`'s outputs over x (B, T, F), in float32 under autocast too (CUDA's autocast runs cuDNN's GRU in float16)."
     with torch.autocast(x.device.type, enabled=False): return gru(x.float())[0]
@@ -221,7 +248,7 @@ class ModeFactorisation(nn.Module):
     def assign(self, pre:torch.Tensor, codebook:torch.Tensor, mask:torch.Tensor) -> torch.Tensor:
         "Soft modes (B, T, M) of the vectors `pre` (B, T, D) on `codebook` (M, D)."
         d2 = (pre.unsqueeze(-2) - codebook).pow(2).mean(-1)                   # (B, T, M) distance² per dimension
-        spread = pre.detach()[mask].var(0).mean().clamp_min(1e-12)
+        spread = frame_var(pre.detach(), mask).mean().clamp_min(1e-12)
         return F.softmax(-d2 / (self.temperature * spread), -1)
 
     def forward(self, z, mask, bn, teacher=None) -> tuple[torch.Tensor, dict]:
@@ -235,13 +262,13 @@ class ModeFactorisation(nn.Module):
         q = self.assign(bn.pre.float(), bn.codebook.float(), mask) * mask.unsqueeze(-1)   # padding: no mode
         h = run_gru(self.gru, q[:, :-1] @ self.embed.weight)                # (B, T-1, H): h_t from q_<=t
         valid = mask[:, 1:] & mask[:, :-1]                                  # frames t+1 with a real predecessor
-        ce = -(q[:, 1:] * F.log_softmax(self.head(h), -1)).sum(-1)[valid].mean()   # m_{t+1} from m_<=t
-        p = q[mask].mean(0)
+        ce = frame_mean(-(q[:, 1:] * F.log_softmax(self.head(h), -1)).sum(-1), valid)   # m_{t+1} from m_<=t
+        p = frame_mean(q, mask)                                             # (M,)
         used = -(p * p.clamp_min(1e-12).log()).sum()                        # H(q̄)
-        share = r[mask].var(0).sum() / (z[mask].var(0).sum() + 1e-12)
+        share = frame_var(r, mask).sum() / (frame_var(z, mask).sum() + 1e-12)
         loss = 1 - (used - ce) / math.log(self.modes) + self.residual_weight * share
-        return loss, {'ce': ce.item(), 'ce_vs_unigram': (ce / used.clamp_min(1e-12)).item(),
-                      'code_entropy': used.item(), 'residual_share': share.item()}
+        return loss, {'ce': ce.detach(), 'ce_vs_unigram': (ce / used.clamp_min(1e-12)).detach(),
+                      'code_entropy': used.detach(), 'residual_share': share.detach()}
 
 # %% ../../nbs/train/00_objectives.ipynb #057b648f
 class CPC(nn.Module):
@@ -261,18 +288,20 @@ class CPC(nn.Module):
         zn = standardise_frames(z.float(), mask)                        # (B, T, D)
         h = run_gru(self.gru, zn)                                       # (B, T, H): causal
         preds = self.heads(h).view(B, T, self.steps, D)                 # (B, T, steps, D)
-        keys = zn[mask]                                                 # (N, D): every real frame
-        where = (mask.flatten().cumsum(0) - 1).view(B, T)               # (B, T): each frame's row in keys
+        keys, real = zn.reshape(B * T, D), mask.reshape(-1)             # (M, D) every frame; padding never matches
+        row = torch.arange(B * T, device=z.device).view(B, T)           # (B, T): each frame's row in keys
         ces, hits, n = [], 0, 0
         for k in range(1, min(self.steps, T - 1) + 1):
-            ok = mask[:, :-k] & mask[:, k:]                             # (B, T-k): t and t+k both real
-            query, positive = preds[:, :-k, k - 1][ok], where[:, k:][ok]  # (n, D), (n,)
-            scores = -torch.cdist(query, keys).pow(2) / D / self.log_temperature.exp()   # (n, N)
-            ces.append(F.cross_entropy(scores, positive))
-            hits += (scores.argmax(1) == positive).sum().item(); n += len(positive)
+            ok = (mask[:, :-k] & mask[:, k:]).reshape(-1)               # (B·(T-k),): t and t+k both real
+            query = preds[:, :-k, k - 1].reshape(-1, D)                 # (B·(T-k), D)
+            positive = torch.where(ok, row[:, k:].reshape(-1), real.to(torch.uint8).argmax())   # elsewhere any real row
+            scores = (-torch.cdist(query, keys).pow(2) / D / self.log_temperature.exp()).masked_fill(~real, -math.inf)
+            ces.append(frame_mean(F.cross_entropy(scores, positive, reduction='none')[None], ok[None]))
+            hits, n = hits + ((scores.argmax(1) == positive) & ok).sum(), n + ok.sum()
         if not ces: raise ObjectiveError("CPC needs sequences of at least 2 real frames")
-        loss = torch.stack(ces).mean() / math.log(len(keys))
-        return loss, {'acc': hits / n, 'chance': 1 / len(keys)}
+        N = real.sum()
+        loss = torch.stack(ces).mean() / N.clamp_min(2).log()
+        return loss, {'acc': (hits / n.clamp_min(1)).detach(), 'chance': 1 / N.clamp_min(1)}
 
 # %% ../../nbs/train/00_objectives.ipynb #c25b7ee4
 class ARPrior(nn.Module):
@@ -303,12 +332,11 @@ class ARPrior(nn.Module):
         zn = standardise_frames(z.float(), mask)                        # (B, T, D)
         h = run_gru(self.gru, F.pad(zn, (0, 0, 1, 0))[:, :-1])           # (B, T, H): from z_<t
         valid = mask & F.pad(mask, (1, 0))[:, :-1]                       # frames with a real predecessor
-        y = zn[valid]                                                   # (N, D)
-        prior = self.nll(y, self.head(h)[valid]).mean() / D
-        var = y.var(0, unbiased=False) + self.floor                     # (D,)
-        marginal = (torch.log(2 * math.pi * var) + (y - y.mean(0)).pow(2) / var).sum(-1).mean() / (2 * D)
+        prior = frame_mean(self.nll(zn.reshape(B * T, D), self.head(h).reshape(B * T, -1)).view(B, T), valid) / D
+        var = frame_var(zn, valid, unbiased=False) + self.floor          # (D,)
+        marginal = frame_mean((torch.log(2 * math.pi * var) + (zn - frame_mean(zn, valid)).pow(2) / var).sum(-1), valid) / (2 * D)
         loss = prior - marginal
-        return loss, {'nll': prior.item(), 'marginal_nll': marginal.item()}
+        return loss, {'nll': prior.detach(), 'marginal_nll': marginal.detach()}
 
 # %% ../../nbs/train/00_objectives.ipynb #47db7b97
 class Distill(nn.Module):
@@ -325,10 +353,10 @@ class Distill(nn.Module):
         if teacher.shape[:2] != z.shape[:2] or teacher.shape[-1] != self.proj.out_features:
             raise ObjectiveError(f"teacher features {tuple(teacher.shape)} do not fit latents {tuple(z.shape)}: need "
                                  f"(B, T, teacher_dim={self.proj.out_features}) at the latent rate")
-        zs, us = z.float()[mask], teacher.float()[mask]                 # (N, D), (N, Dt)
-        cos = F.cosine_similarity(self.proj(zs - zs.mean(0)), us - us.mean(0), dim=-1)
-        loss = 1 - cos.mean()
-        return loss, {'cos': cos.mean().item()}
+        z, teacher = z.float(), teacher.float()                         # (B, T, D), (B, T, Dt)
+        cos = frame_mean(F.cosine_similarity(self.proj(z - frame_mean(z, mask)), teacher - frame_mean(teacher, mask), dim=-1), mask)
+        loss = 1 - cos
+        return loss, {'cos': cos.detach()}
 
 # %% ../../nbs/train/00_objectives.ipynb #07536479
 class NoObjective(nn.Module):

@@ -6,8 +6,8 @@ Docs: https://latentlab.github.io/latentlab/train/runs.html.md"""
 
 # %% ../../nbs/train/01_runs.ipynb #0b1a0ffd
 from __future__ import annotations
-import functools, json, math, os, shutil, time
-from contextlib import nullcontext
+import functools, json, math, os, shutil, time, warnings
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 import numpy as np
@@ -30,10 +30,10 @@ from .objectives import make_objective
 # %% auto #0
 __all__ = ['PRECISIONS', 'RUN_DEFAULTS', 'CURVES_EVERY', 'TrainError', 'check_training', 'TrainConfig', 'run_config',
            'config_diff', 'Features', 'speaker_split', 'teacher_encoder', 'teacher_latents', 'features', 'draw_batch',
-           'Objective', 'latent_mask', 'with_teacher', 'save_checkpoint', 'last_checkpoint', 'load_checkpoint',
-           'distributed', 'step_seed', 'lr_at', 'make_optimizer', 'prepare_run', 'keep_metrics', 'NonFinite', 'update',
-           'diverged', 'train_encoder', 'evaluate', 'finish_run', 'read_metrics', 'plot_curves', 'write_curves',
-           'redraw_curves']
+           'Objective', 'as_numbers', 'latent_mask', 'with_teacher', 'save_checkpoint', 'last_checkpoint',
+           'load_checkpoint', 'distributed', 'step_seed', 'lr_at', 'make_optimizer', 'prepare_run', 'keep_metrics',
+           'NonFinite', 'update', 'diverged', 'GraphedStep', 'train_encoder', 'evaluate', 'finish_run', 'read_metrics',
+           'plot_curves', 'write_curves', 'redraw_curves']
 
 # %% ../../nbs/train/01_runs.ipynb #59675a36
 class TrainError(LatentlabError, RuntimeError):
@@ -177,15 +177,21 @@ class Objective(nn.Module):
         rec, metrics = self.model.reconstruction_loss(x, x_hat, mask)
         zmask = latent_mask(mask, self.model.stride, bn.z.shape[1])
         loss = rec + bn.loss
-        metrics = {'rec': rec.item(), 'bottleneck': float(bn.loss.detach()), **metrics, **bn.metrics}
+        metrics = {'rec': rec.detach(), 'bottleneck': bn.loss.detach(), **metrics, **bn.metrics}   # tensors: read at a log line
         if bn.x_dyn is not None:                                                 # a residual dual model: z_dyn alone, too
             rec_dyn, _ = self.model.reconstruction_loss(x, bn.x_dyn, mask)
-            loss, metrics['rec_dyn'] = loss + rec_dyn, rec_dyn.item()
+            loss, metrics['rec_dyn'] = loss + rec_dyn, rec_dyn.detach()
         for name, lam, term in zip(self.names, self.lams, self.terms):
             value, m = term(bn.z, zmask, bn, teacher=teacher)
             loss = loss + lam * value
-            metrics.update({name: value.item(), **{f'{name}.{k}': v for k, v in m.items()}})
+            metrics.update({name: value.detach(), **{f'{name}.{k}': v for k, v in m.items()}})
         return loss, metrics
+
+def as_numbers(metrics:dict) -> dict:
+    "`metrics` with each tensor a Python float, read from its device at once (one wait, not one per metric)."
+    keys = [k for k, v in metrics.items() if torch.is_tensor(v)]
+    values = torch.stack([metrics[k].detach().float().reshape(()) for k in keys]).tolist() if keys else []
+    return metrics | dict(zip(keys, values))
 
 def latent_mask(mask:torch.Tensor, stride:int, n:int) -> torch.Tensor:
     "(B, n): latent frames whose `stride` input frames are all real."
@@ -314,12 +320,99 @@ def diverged(out:Path, step:int, good:int, e:NonFinite, hint:str) -> TrainError:
     kept = f"the last good checkpoint (step {good}) is kept" if good else "no checkpoint had been written yet"
     return TrainError(f"{out}: {e} at step {step}; stopped before its update, {kept}. {hint}")
 
+# %% ../../nbs/train/01_runs.ipynb #0dadd912
+class GraphedStep:
+    "One training step of `loss_fn(*inputs)` (forward, backward, clipping to `grad_clip`, `opt`'s update) replayed as a CUDA graph; eager where it cannot be captured. `loss_fn` gives a loss, or a loss and a dict of scalar tensors to log."
+    def __init__(self, loss_fn, opt:torch.optim.Optimizer, grad_clip:float, autocast=None, warmup:int=3):
+        self.loss_fn, self.opt, self.clip, self.warmup = loss_fn, opt, grad_clip, warmup
+        self.params = [p for g in opt.param_groups for p in g['params']]
+        dev = self.params[0].device
+        self.capture = dev.type == 'cuda'                                                # a CPU has nothing to capture
+        self.lr_value = float(opt.param_groups[0]['lr'])
+        self.lr = torch.tensor(self.lr_value, device=dev)                                 # filled before each step
+        self.now = torch.zeros((), dtype=torch.float64, device=dev)                        # the step's number
+        self.found_inf = torch.zeros((), device=dev)                                      # 1: AdamW skips its updates
+        self.first = torch.full((3,), math.nan, dtype=torch.float64, device=dev)          # step, loss, gradient norm of the first bad step
+        self.autocast = autocast or nullcontext()
+        self.static, self.graph, self.out, self.calls, self.failed = None, None, None, 0, None
+        self.side = torch.cuda.Stream(dev) if self.capture else None
+        self._own(True)
+
+    def _own(self, on:bool):
+        "Point `opt` at the tensors the graph reads (or back at plain numbers, as `make_optimizer` made it)."
+        for g in self.opt.param_groups: g['lr'], g['capturable'] = (self.lr, True) if on else (self.lr_value, False)
+        self.opt.found_inf = self.found_inf if on else None
+
+    @contextmanager
+    def plain(self):
+        "`opt` with a float learning rate while in this block: to save its state as any other run's."
+        self._own(False)
+        try: yield
+        finally: self._own(True)
+
+    def _step(self):
+        with self.autocast: loss = self.loss_fn(*self.static)
+        loss, metrics = loss if isinstance(loss, tuple) else (loss, {})
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(self.params, self.clip)
+        new = ~(torch.isfinite(loss) & torch.isfinite(norm)) & (self.found_inf == 0)
+        self.first.copy_(torch.where(new, torch.stack([self.now, loss.detach().double(), norm.double()]), self.first))
+        self.found_inf.copy_(torch.maximum(self.found_inf, new.float()))                   # kept set: no update after it
+        self.opt.step()
+        return loss.detach(), norm.detach(), {k: v.detach() for k, v in metrics.items()}
+
+    def _eager(self):
+        self.opt.zero_grad(set_to_none=True)
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', message='.*capturable=True.*')                # AdamW warns when not captured
+            if self.side is None or self.failed: return self._step()
+            self.side.wait_stream(torch.cuda.current_stream())                            # warm-up before the capture
+            with torch.cuda.stream(self.side): out = self._step()
+            torch.cuda.current_stream().wait_stream(self.side)
+            return out
+
+    def _record(self):
+        self.opt.zero_grad(set_to_none=True)
+        graph = torch.cuda.CUDAGraph()
+        try:
+            with torch.cuda.graph(graph): out = self._step()
+        except Exception as e:                                                              # e.g. a step that waits for the GPU
+            self.failed = f"{type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]}"
+            warnings.warn(f"the training step cannot be captured as a CUDA graph ({self.failed}); it runs eagerly")
+            self.opt.zero_grad(set_to_none=True); torch.cuda.synchronize()
+            return
+        self.graph, self.out = graph, out
+
+    def __call__(self, step:int, lr:float, *inputs):
+        "Step `step` at learning rate `lr` on `inputs` (tensors or None, anywhere): its loss, gradient norm and metrics, not waited for."
+        dev = self.lr.device
+        if self.static is None: self.static = [None if a is None else torch.empty_like(a, device=dev) for a in inputs]
+        for s, a in zip(self.static, inputs):
+            if a is not None: s.copy_(a.pin_memory() if dev.type == 'cuda' and a.device.type == 'cpu' else a, non_blocking=True)
+        self.lr.fill_(lr); self.now.fill_(step); self.lr_value = lr
+        self.calls += 1
+        if self.graph is None and self.capture and not self.failed and self.calls > self.warmup: self._record()
+        if self.graph is None: return self._eager()
+        self.graph.replay()
+        return self.out
+
+    def check(self):
+        "Raise `NonFinite`, its `step` the first whose loss or gradient norm was not finite, if any was (waits for the GPU)."
+        if not self.found_inf.item(): return
+        step, loss, norm = self.first.tolist()
+        e = NonFinite('loss', loss) if not math.isfinite(loss) else NonFinite('gradient norm', norm)
+        e.step = int(step)
+        raise e
+
+
+
+# %% ../../nbs/train/01_runs.ipynb #e9a190c2
 RUN_DEFAULTS = dict(model=asdict(AEConfig()), train=asdict(TrainConfig()))   # what a run's config lacks, added since, takes
 
 def train_encoder(out, model:AEConfig=AEConfig(), objectives:list[dict]=(), train:TrainConfig=TrainConfig(),
                   corpus:str='espeak', resume:bool=False, device:str|None=None, progress:bool=True,
-                  feats:Features|None=None, until:int|None=None) -> Path:
-    "Train an autoencoder with `objectives` on `corpus`'s training speakers into run folder `out`."
+                  feats:Features|None=None, until:int|None=None, graphs:bool|None=None) -> Path:
+    "Train an autoencoder with `objectives` on `corpus`'s training speakers into run folder `out`. `graphs`: the step as a CUDA graph (`GraphedStep`; default: on one GPU)."
     out, t = Path(out), train
     config = run_config(model, list(objectives), t, corpus)
     rank, world, device = distributed(device)
@@ -341,31 +434,41 @@ def train_encoder(out, model:AEConfig=AEConfig(), objectives:list[dict]=(), trai
         if isinstance(m, VectorQuantiser): m.distributed = world > 1
     step_fn = nn.parallel.DistributedDataParallel(obj) if world > 1 else obj
     autocast = (torch.autocast(device.split(':')[0], dtype=torch.bfloat16) if t.precision == 'bfloat16' else nullcontext())
+    graphed = None
+    if (device.startswith('cuda') and world == 1) if graphs is None else (graphs and world == 1):
+        graphed = GraphedStep(obj, opt, t.grad_clip, torch.autocast(device.split(':')[0], dtype=torch.bfloat16, cache_enabled=False)
+                              if t.precision == 'bfloat16' else None)
+    plain = graphed.plain if graphed else nullcontext
     length = t.chunk_frames * net.stride
     bar = tqdm(range(start, t.steps), initial=start, total=t.steps, desc=out.name, disable=not progress or rank)
     log = open(out/'metrics.jsonl', 'a') if rank == 0 else None
     t0, good, drawn = time.perf_counter(), start, -math.inf
     for step in bar:
         x, mask, teacher = draw_batch(feats, t.batch_size, length, t.seed, step, net.stride)
-        x, mask = x[rank::world].to(device), mask[rank::world].to(device)
-        teacher = None if teacher is None else teacher[rank::world].to(device)
+        x, mask, teacher = (None if a is None else a[rank::world] if graphed else a[rank::world].to(device) for a in (x, mask, teacher))
         torch.manual_seed(step_seed(t.seed, step, rank, world))                   # the step's noise (VAE samples, code resets)
-        for g in opt.param_groups: g['lr'] = lr_at(step, t)
+        lr = lr_at(step, t)
         obj.train()
-        with autocast: loss, metrics = step_fn(x, mask, teacher)
-        try: grad_norm = update(opt, obj.parameters(), loss, t.grad_clip)
+        done = step + 1
+        try:
+            if graphed:
+                loss, grad_norm, metrics = graphed(step, lr, x, mask, teacher)
+                if done % t.log_every == 0 or done % t.ckpt_every == 0 or done == t.steps: graphed.check()
+            else:
+                for g in opt.param_groups: g['lr'] = lr
+                with autocast: loss, metrics = step_fn(x, mask, teacher)
+                grad_norm = update(opt, obj.parameters(), loss, t.grad_clip)
         except NonFinite as e:
             if log: log.close()
-            raise diverged(out, step, good, e, "Lower the learning rate or λ, or check the data for NaN") from None
-        done = step + 1
+            raise diverged(out, getattr(e, 'step', step), good, e, "Lower the learning rate or λ, or check the data for NaN") from None
         if log and (done % t.log_every == 0 or done == t.steps):
-            line = dict(step=done, loss=loss.item(), **metrics, grad_norm=grad_norm.item(), lr=lr_at(step, t),
+            line = dict(step=done, **as_numbers(dict(loss=loss, **metrics, grad_norm=grad_norm)), lr=lr,
                         seconds=round(time.perf_counter() - t0, 3))
             log.write(json.dumps(line) + '\n'); log.flush()
-            bar.set_postfix(loss=f'{loss.item():.3f}', rec=f"{metrics['rec']:.3f}")
+            bar.set_postfix(loss=f"{line['loss']:.3f}", rec=f"{line['rec']:.3f}")
         if done % t.ckpt_every == 0 or done == t.steps:
             if rank == 0:
-                save_checkpoint(out, done, parts, opt, after=lambda: save_autoencoder(obj.model, out, extra={k: v for k, v in config.items() if k != 'model'}))
+                with plain(): save_checkpoint(out, done, parts, opt, after=lambda: save_autoencoder(obj.model, out, extra={k: v for k, v in config.items() if k != 'model'}))
                 drawn = redraw_curves(out, drawn, until is not None and done >= until)
             if world > 1: dist.barrier()
             good = done
