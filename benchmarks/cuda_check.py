@@ -104,7 +104,8 @@ def main():
         return (f"{len(audio)} utterances, latents {z[dev][0].shape}, largest |{dev} − cpu| "
                 f"{max(np.abs(g - c).max() for g, c in zip(z[dev], z['cpu'])):.2e}")
 
-    @check("AR on the device: gmm + memory + noise + short context (fp32, bf16), flow, conditional; measures and rollouts", 'ar')
+    @check("AR on the device: gmm + memory + noise + short context (fp32, bf16), flow, conditional; measures and rollouts "
+           "(30 steps: a smoke test, so the measures are of untrained models, Δx 1−R² often far above 1)", 'ar')
     def _():
         done = []
         for name, cfg, precision in [('gmm-mem-stab', ARConfig(dim=16, d_model=64, layers=2, memory=True, noise=.3, short_context=4), 'float32'),

@@ -38,7 +38,11 @@ masked sums where they gathered the valid frames by boolean masks, metrics stay 
 VQ bottleneck resets its dead codes without counting them on the CPU; `nbs/train/01_runs.ipynb` traces every
 bottleneck's and objective's forward with `torch._dynamo` and finds no graph break, and `benchmarks/cuda_check.py
 --only enc-graphs` measures the graphed step against the eager one. The sweep on a lent GPU has not been timed
-again since (no GPU lent on 2026-11-28); that change moved the CPU results at float32 rounding.
+again since (no GPU lent on 2026-11-28); that change moved the CPU results at float32 rounding, not the CPU's
+speed (a predictability step of the default model, old and new code alternated twice: 144/160 against 154/149 ms).
+The CPU sweep with it, 2026-11-28 on 2 cores of the AMD EPYC on a slow day (fp32 matmul peak 163 GFLOP/s against
+208): 431 s, of which 353 s training steps; its table keeps the earlier runs' shape (Δz ratio 0.95 at λ = 0 down
+to 0.27 at λ = 30, the mel distance 6.5 to 13.2 dB).
 
     .venv/bin/python benchmarks/train_encoder.py [--steps 20] [--batch-size 16] [--kind wave] [--sweep [--jobs N]] [--device cuda]
 """
