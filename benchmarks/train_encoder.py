@@ -182,24 +182,48 @@ def precision_check(steps:int=150, device:str='cpu', cfg:AEConfig|None=None):
             print(f"  {precision:8s}: {took:5.1f} s, final loss {m.loss:.4f} (rec {m.rec:.4f}), held-out mel distance "
                   f"{row['mel_distance_db']:.2f} dB, Δz ratio {row['dx mean']:.3f} [{row['dx mean lo']:.3f}, {row['dx mean hi']:.3f}]")
 
+@contextlib.contextmanager
+def timed_calls(spots:dict):
+    "Sum the seconds spent in each function of `spots` ({label: (module, name)}) while the block runs: {label: seconds}."
+    took, saved = dict.fromkeys(spots, 0.), {label: getattr(m, name) for label, (m, name) in spots.items()}
+    def timer(label, f):
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            try: return f(*args, **kwargs)
+            finally: took[label] += time.perf_counter() - t0
+        return timed
+    for label, (m, name) in spots.items(): setattr(m, name, timer(label, saved[label]))
+    try: yield took
+    finally:
+        for label, (m, name) in spots.items(): setattr(m, name, saved[label])
+
 def sweep(device:str='cpu', jobs:int=1):
-    "Wall time of an 8-run λ sweep on the real sample, Phase 0 on each, and the share of it spent in training steps."
+    """Wall time of an 8-run λ sweep on the real sample, Phase 0 on each, the share of it spent in training steps and,
+    one run at a time, where the rest goes (the functions `sweep_one` calls, timed)."""
     import json
     from latentlab.catalogue import real_speech_dir
-    from latentlab.train.sweep import sweep_encoders
+    from latentlab.train import runs, sweep as sweeps
     root = real_speech_dir()
     if root is None: print("real sample not found; skipping --sweep"); return
-    with tempfile.TemporaryDirectory() as d:
+    spots = {'training features (once)': (sweeps, 'features'), 'train_encoder': (sweeps, 'train_encoder'),
+             'of which held-out evaluation': (runs, 'finish_run'), 'extraction': (sweeps, 'extract'),
+             'Phase 0': (sweeps, 'variance_ratio')}
+    with tempfile.TemporaryDirectory() as d, timed_calls(spots if jobs == 1 else {}) as took:
         t0 = time.perf_counter()
-        table = sweep_encoders('objective=predictability lam=0,0.03,0.1,0.3,1,3,10,30', d, str(root),
-                               TrainConfig(steps=300), progress=False, device=device, jobs=jobs)
-        took = time.perf_counter() - t0
+        table = sweeps.sweep_encoders('objective=predictability lam=0,0.03,0.1,0.3,1,3,10,30', d, str(root),
+                                      TrainConfig(steps=300), progress=False, device=device, jobs=jobs)
+        total = time.perf_counter() - t0
         steps = sum(json.loads(l)['seconds'] for run in Path(d, 'runs').iterdir()
                     for l in (run/'metrics.jsonl').read_text().splitlines()[-1:])
     print(f"\n8-run λ sweep on the real sample (300 steps each, Phase 0 seed conditions, training on {device}, {jobs} at a time): "
-          f"{took / 60:.2f} min = {took:.1f} s (target <= 30 min on 2 CPU cores; on a GPU >= 20x faster than there); "
+          f"{total / 60:.2f} min = {total:.1f} s (target <= 30 min on 2 CPU cores; on a GPU >= 20x faster than there); "
           f"training steps {steps:.1f} s (summed over runs)"
-          + (f", the rest (features, held-out measures, extraction, Phase 0) {took - steps:.1f} s" if jobs == 1 else ''))
+          + (f", the rest (features, held-out measures, extraction, Phase 0) {total - steps:.1f} s" if jobs == 1 else ''))
+    if jobs == 1:
+        took['of which training steps'] = steps
+        took['of which setting up (models, optimisers, checkpoints)'] = took['train_encoder'] - steps - took['of which held-out evaluation']
+        took['anything else (tables, the page)'] = total - sum(v for k, v in took.items() if not k.startswith('of which'))
+        print("  where the time went: " + '; '.join(f"{k} {v:.1f} s" for k, v in took.items()))
     print(table[['run', 'mel_distance_db', 'dx mean', 'x mean']].round(3).to_string(index=False))
 
 if __name__ == '__main__': main()

@@ -17,7 +17,7 @@ from fastcore.basics import patch
 from torch import nn
 from .core import SpecError, atomic_write, check_options, save_json
 from .encoders import EncoderError, WeightsError, default_device, register_encoder
-from .encoders import mel_filterbank, n_frames, pad_batch
+from .encoders import mel_filterbank, n_frames, pad_batch, power_spectrum
 
 # %% auto #0
 __all__ = ['BOTTLENECKS', 'DUALS', 'DB_FLOOR', 'DB_MEAN', 'DB_SCALE', 'SILENCE', 'AEConfig', 'check_config', 'MelFrontEnd',
@@ -132,7 +132,7 @@ class MelFrontEnd(nn.Module):
         x = F.pad(audio, (0, T * self.hop - audio.shape[-1]))                        # (B, T·hop)
         spec = torch.stft(x, self.n_fft, self.hop, win_length=2 * self.hop, window=self.window, center=True,
                           pad_mode='constant', return_complex=True)[..., :T]         # (B, n_fft/2+1, T)
-        power = self.fb @ (spec.abs() ** 2 / self.window.sum() ** 2)                 # (B, n_mels, T)
+        power = self.fb @ (power_spectrum(spec) / self.window.sum() ** 2)            # (B, n_mels, T)
         db = 10 * torch.log10(power.clamp_min(10 ** (DB_FLOOR / 10)))
         return ((db - DB_MEAN) / DB_SCALE).transpose(1, 2)                           # (B, T, n_mels)
 
@@ -302,6 +302,7 @@ class VectorQuantiser(nn.Module):
         super().__init__()
         self.decay, self.commitment, self.dead_code, self.eps = decay, commitment, dead_code, eps
         self.distributed = False                                          # DDP training sets it: sum the EMA's statistics over processes
+        self._begun = False                                               # the buffers read at the first training batch, then this flag
         self.register_buffer('codebook', torch.randn(n_codes, dim))      # (K, D) e_k = embed_sum / smoothed size
         self.register_buffer('cluster_size', torch.zeros(n_codes))       # (K,) EMA of vectors per code; 0: not begun
         self.register_buffer('embed_sum', torch.zeros(n_codes, dim))     # (K, D) EMA of their sum
@@ -338,7 +339,7 @@ class VectorQuantiser(nn.Module):
 
     def quantise(self, h:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
         flat = h.reshape(-1, h.shape[-1])                                        # (N, D)
-        if self.training and not getattr(self, '_begun', False):               # read the buffers once, not at every step
+        if self.training and not self._begun:                                  # read the buffers once, not at every step
             if self.cluster_size.sum() == 0:                                     # first batch: codes from the data
                 self.reset(torch.ones_like(self.cluster_size, dtype=torch.bool), flat.detach())
                 if self.distributed:                                             # rank 0's, so every process's codes mean the same

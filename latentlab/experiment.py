@@ -42,10 +42,10 @@ __all__ = ['AR_SETTINGS', 'PRESETS', 'SECONDS', 'EXTRACT_SECONDS', 'GEOMETRY_COL
            'encoder_cell', 'catalogue_spec', 'for_weights', 'store_cell', 'recon_cell', 'phase0_cell',
            'coarseness_cell', 'geometry_cell', 'ar_cell', 'resolved', 'prepare_experiment', 'row_numbers',
            'run_experiment', 'compute_seconds', 'experiment_plan', 'bits_per_second', 'with_derived', 'seed_interval',
-           'common', 'commonest', 'summarise', 'latent_names', 'verdict', 'iv', 'rank_agreement', 'plot_points',
-           'experiment_figures', 'answer_objectives', 'answer_vae', 'answer_structure', 'ratio_interval', 'answer_dual',
-           'answer_memory', 'answer_coarseness', 'optimism_line', 'answer_future', 'answer_semantic', 'answer_controls',
-           'answers', 'answers_markdown', 'experiment_page']
+           'common', 'commonest', 'summarise', 'latent_names', 'verdict', 'iv', 'versus', 'rank_agreement',
+           'plot_points', 'experiment_figures', 'answer_objectives', 'answer_vae', 'answer_structure', 'ratio_interval',
+           'answer_dual', 'answer_memory', 'answer_coarseness', 'optimism_line', 'answer_future', 'answer_semantic',
+           'answer_controls', 'answers', 'answers_markdown', 'experiment_page']
 
 # %% ../nbs/80_experiment.ipynb #da849412
 class ExperimentError(LatentlabError, ValueError):
@@ -763,6 +763,12 @@ def iv(r:pd.Series, key:str, digits:int=3) -> str:
     if isinstance(v, float) and math.isnan(v): return 'n/a'
     return f"{v:.{digits}f}" + ('' if math.isnan(lo) else f" [{lo:.{digits}f}, {hi:.{digits}f}]")
 
+def versus(a:pd.Series, b:pd.Series, key:str, what:str, digits:int=3, unit:str='', than:str='') -> str:
+    "`what a [lo, hi] vs (than) b [lo, hi] (verdict)` on `key`: the verdict only where both have intervals."
+    v = verdict(a, b, key)
+    return (f"{what} {iv(a, key, digits)} vs {than + ' ' if than else ''}{iv(b, key, digits)}{unit}"
+            + ('' if v.startswith('not comparable') else f" ({v})"))
+
 def rank_agreement(x:np.ndarray, y:np.ndarray, n_boot:int=2000, seed:int=0) -> dict:
     """Spearman ρ between `x` and `y`, a 95% bootstrap interval over the points, a two-sided permutation p-value
     (exact up to 7 points), and `sign`: +1 or -1 where both the interval excludes 0 and p < 0.05, else 0."""
@@ -849,11 +855,9 @@ def answer_objectives(summary:pd.DataFrame) -> list[str]:
     for _, r in shaped.iterrows():
         base = _twin(summary, r, objective='none', lam=0)
         if base is None: continue
-        p, a, c = verdict(r, base, 'phase0_dx'), verdict(r, base, 'plain_nll_dim'), verdict(r, base, 'recon_db')
-        lines.append(f"{r.latent} against reconstruction alone: Phase 0 Δx {iv(r, 'phase0_dx')} vs {iv(base, 'phase0_dx')} "
-                     f"({p}); AR NLL/dim {iv(r, 'plain_nll_dim')} vs {iv(base, 'plain_nll_dim')} ({a}); reconstruction "
-                     f"{iv(r, 'recon_db', 2)} vs {iv(base, 'recon_db', 2)} dB ({c}).")
-        if a == 'lower': wins.append(r.latent)
+        lines.append(f"{r.latent} against reconstruction alone: {versus(r, base, 'phase0_dx', 'Phase 0 Δx')}; "
+                     f"{versus(r, base, 'plain_nll_dim', 'AR NLL/dim')}; {versus(r, base, 'recon_db', 'reconstruction', 2, ' dB')}.")
+        if verdict(r, base, 'plain_nll_dim') == 'lower': wins.append(r.latent)
     lines.append(f"Objectives that made the latents easier for the AR model (NLL lower, intervals apart): {latent_names(wins)}."
                  if wins else "Negative result: no objective lowered the AR model's NLL beyond the seeds' spread.")
     return lines
@@ -866,10 +870,9 @@ def answer_vae(summary:pd.DataFrame) -> list[str]:
     if not pairs: return ["Not asked by this config: it needs trained rows with bottleneck=ae and bottleneck=vae."]
     lines, lower = [], 0
     for r, b in pairs:
-        v = verdict(r, b, 'plain_nll_dim'); lower += v == 'lower'
-        lines.append(f"{r.latent} against its AE twin: AR NLL/dim {iv(r, 'plain_nll_dim')} vs {iv(b, 'plain_nll_dim')} ({v}); "
-                     f"Phase 0 Δx {iv(r, 'phase0_dx')} vs {iv(b, 'phase0_dx')} ({verdict(r, b, 'phase0_dx')}); reconstruction "
-                     f"{iv(r, 'recon_db', 2)} vs {iv(b, 'recon_db', 2)} dB.")
+        lower += verdict(r, b, 'plain_nll_dim') == 'lower'
+        lines.append(f"{r.latent} against its AE twin: {versus(r, b, 'plain_nll_dim', 'AR NLL/dim')}; "
+                     f"{versus(r, b, 'phase0_dx', 'Phase 0 Δx')}; {versus(r, b, 'recon_db', 'reconstruction', 2, ' dB')}.")
     lines.append(f"The VAE bottleneck lowered the AR NLL in {lower} of {len(pairs)} comparisons"
                  + (": no evidence at this scale that a KL-regularised latent is easier to model (a negative result; "
                     f"with {int(vae.seeds.min())} seeds a small effect would not show)." if lower == 0 else "."))
@@ -1032,16 +1035,13 @@ def answer_future(summary:pd.DataFrame) -> list[str]:
     if 'causal' not in summary or summary[summary.kind == 'trained'].causal.nunique() < 2:
         return ["Not asked by this config: add causal=true,false to rows.trained, or a grid of its own such as "
                 "'objective=none,predictability lam=1 causal=false' (rows.trained = [GRID, ...]), to compare encoders that see the future."]
-    def vs(r, b, key, what, digits=3, unit=''):          # one measure of the two, with the verdict where both have intervals
-        v = verdict(r, b, key)
-        return f"{what} {iv(r, key, digits)} vs causal {iv(b, key, digits)}{unit}" + ('' if v.startswith('not comparable') else f" ({v})")
     has = lambda r, b, key: not (pd.isna(r.get(key, math.nan)) and pd.isna(b.get(key, math.nan)))
     lines, nll, recon = [], [], []
     for _, r in _rows(summary, kind='trained', causal=False).iterrows():
         b = _twin(summary, r, causal=True)
         if b is None: continue
-        lines.append(f"{r.latent}: " + '; '.join(vs(r, b, *m) for m in [('plain_nll_dim', 'AR NLL/dim'), ('phase0_dx', 'Phase 0 Δx'),
-                                                                        ('recon_db', 'reconstruction', 2, ' dB')] if has(r, b, m[0])) + '.')
+        lines.append(f"{r.latent}: " + '; '.join(versus(r, b, *m, than='causal') for m in [
+            ('plain_nll_dim', 'AR NLL/dim'), ('phase0_dx', 'Phase 0 Δx'), ('recon_db', 'reconstruction', 2, ' dB')] if has(r, b, m[0])) + '.')
         nll.append(verdict(r, b, 'plain_nll_dim')); recon.append(verdict(r, b, 'recon_db'))
     if not lines: return ["No non-causal trained row has a causal twin (the same settings but causal): add one to rows.trained."]
     judged = [v for v in nll if not v.startswith('not comparable')]

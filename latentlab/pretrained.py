@@ -15,7 +15,7 @@ from scipy.signal import lfilter
 from torch import nn
 from .core import LatentlabError, cache_dir, sha256
 from .data.corpora import espeak_synth
-from .encoders import EncoderError, WeightsError, default_device, n_frames, register_encoder
+from .encoders import EncoderError, WeightsError, default_device, n_frames, power_spectrum, register_encoder
 
 # %% auto #0
 __all__ = ['PACKAGES', 'ExtraError', 'package_dir', 'weights_file', 'wake_word_models', 'onnx_session', 'SpeechEmbedding',
@@ -166,8 +166,8 @@ class GE2E(nn.Module):
             gain_db = -30 - 10 * torch.log10(a.pow(2).mean().clamp_min(1e-20))
             x[i, :len(a)] = a * 10 ** (gain_db.clamp_min(0) / 20)                    # increase only, as resemblyzer
         spec = torch.stft(x, self.n_fft, self.hop, window=self.window, center=True, pad_mode='constant',
-                          return_complex=True).abs() ** 2                            # (B, 201, frames)
-        return (self.fb @ spec).transpose(1, 2)                                       # (B, frames, 40)
+                          return_complex=True)                                       # (B, 201, frames)
+        return (self.fb @ power_spectrum(spec)).transpose(1, 2)                       # (B, frames, 40)
 
     @torch.inference_mode()
     def encode(self, audios:list[np.ndarray]) -> list[np.ndarray]:

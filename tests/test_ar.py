@@ -77,9 +77,9 @@ def test_ar_comparison_cli(tmp_path):
     assert table.horizon_s.eq(0.8).all()                                   # 10 frames at the walk's 12.5 Hz
     page = (tmp_path/'ar'/'ar.html').read_text()
     assert page.count('plotly') > 2 and 'Rollout drift against time' in page
-    r = latentlab('ar', STORE, '--noise', 'loud', '--out', tmp_path/'bad')
+    r = latentlab_here('ar', STORE, '--noise', 'loud', '--out', tmp_path/'bad')               # refusals: in this process
     assert r.returncode == 2 and '--noise' in r.stderr
-    r = latentlab('ar', STORE, '--engram', 'off,hash', '--out', tmp_path/'bad')
+    r = latentlab_here('ar', STORE, '--engram', 'off,hash', '--out', tmp_path/'bad')
     assert r.returncode == 2 and '--engram' in r.stderr and 'codes, modes' in r.stderr, r.stderr
 
 def test_trained_encoder_rollouts_are_decoded(tmp_path):
@@ -113,7 +113,7 @@ def test_flow_heads_compared_by_their_errors_not_an_nll(tmp_path):
     assert table.step_rms_generated.gt(0).all() and table.fd_steps_generated.ge(0).all() and table.step_rms_real.between(0.5, 1.5).all()
     model = [json.loads((tmp_path/'ar'/f/'config.json').read_text())['model'] for f in table.folder]
     assert [(m['flow_loss'], m['flow_steps']) for m in model] == [('match', 4), ('lsd', 1)]
-    r = latentlab('ar', STORE, '--head', 'flow,flw', '--out', tmp_path/'bad')
+    r = latentlab_here('ar', STORE, '--head', 'flow,flw', '--out', tmp_path/'bad')
     assert r.returncode == 2 and 'flw' in r.stderr and 'flow-lsd' in r.stderr, r.stderr
 
 def test_twins_can_match_steps(tmp_path):

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import LATENTLAB, latentlab, needs_real
+from conftest import LATENTLAB, latentlab, latentlab_here, needs_real
 from latentlab.experiment import EXTRACT_SECONDS, cell_seconds
 
 KINDS = {'control', 'logmel', 'pretrained', 'random', 'trained', 'dual'}
@@ -97,9 +97,9 @@ def test_a_row_as_a_job_of_its_own(done, env, tmp_path):
     r = latentlab('experiment', 'ci', '--out', out, '--row', row.name, '--quiet', env=env)
     assert r.returncode == 0 and 'gathers the table' in r.stdout, r.stderr[-2000:]
     assert (out/'cells'/row.label).is_dir() and not (out/'table.parquet').exists()
-    r = latentlab('experiment', 'ci', '--out', out, '--row', 'no such row', env=env)
+    r = latentlab_here('experiment', 'ci', '--out', out, '--row', 'no such row')     # refusals: in this process
     assert r.returncode == 2 and 'no such row' in r.stderr, r.stderr[-2000:]
-    assert latentlab('experiment', 'ci', '--out', out, '--row', row.name, '--plan', env=env).returncode == 2
+    assert latentlab_here('experiment', 'ci', '--out', out, '--row', row.name, '--plan').returncode == 2
     assert latentlab('experiment', 'ci', '--out', out, '--quiet', env=env).returncode == 0
     pd.testing.assert_frame_equal(pd.read_parquet(out/'table.parquet'), pd.read_parquet(ref/'table.parquet'))
 
@@ -141,7 +141,7 @@ def test_changed_config_is_refused(done, env, tmp_path):
     from latentlab.experiment import PRESETS
     changed = tmp_path/'changed.toml'
     changed.write_text(PRESETS['ci'].replace('n_boot = 20', 'n_boot = 30'))
-    r = latentlab('experiment', changed, '--out', out, '--quiet', env=env)
+    r = latentlab_here('experiment', changed, '--out', out, '--quiet')
     assert r.returncode == 2 and 'measure.n_boot' in r.stderr and 'another --out' in r.stderr, r.stderr
 
 def test_replaced_run_is_encoded_again(done, env, tmp_path):
@@ -202,7 +202,7 @@ def test_large_preset_plans_its_jobs(tmp_path):
     "The GPU preset, never run here, parses and plans: a training job per trained row and seed, and extraction jobs to shard."
     from latentlab.experiment import experiment_rows, load_config
     cfg = load_config('large')
-    r = latentlab('experiment', 'large', '--plan', '--out', tmp_path/'large')
+    r = latentlab_here('experiment', 'large', '--plan', '--out', tmp_path/'large')
     assert r.returncode == 0, r.stderr[-2000:]
     jobs = r.stdout.splitlines()
     rows = experiment_rows(cfg)                  # a dual's two rows (z_dyn, the pair) share one encoder

@@ -95,7 +95,7 @@ def test_sweep_cli(tmp_path):
     two = pd.read_parquet(tmp_path/'two'/'sweep.parquet')
     pd.testing.assert_frame_equal(two, t, check_exact=False, rtol=1e-3)
     assert len(list((tmp_path/'two'/'runs').glob('*/eval.json'))) == 2
-    r = latentlab(*args, '--jobs', 2, '--grid', 'objective=none,nonsense lam=1', '--out', tmp_path/'bad')   # a failing run stops the sweep
+    r = latentlab_here(*args, '--jobs', 2, '--grid', 'objective=none,nonsense lam=1', '--out', tmp_path/'bad')   # a failing run stops the sweep
     assert r.returncode == 2 and 'nonsense' in r.stderr, r.stderr[-2000:]
 
 def test_whisper_teacher_distils_into_the_latent(tmp_path):
@@ -157,7 +157,7 @@ def test_dual_run_extracts_each_part(tmp_path):
         assert r.returncode == 0, r.stderr
         store = Store(tmp_path/part)
         assert store.dim == dim and store.meta['encoder_config']['part'] == part
-    r = latentlab('extract', '--corpus', CORPUS, '--encoder', f"{tmp_path/'run'}:part=both", '--out', tmp_path/'x', '--quiet')
+    r = latentlab_here('extract', '--corpus', CORPUS, '--encoder', f"{tmp_path/'run'}:part=both", '--out', tmp_path/'x', '--quiet')
     assert r.returncode == 2 and "part must be 'dyn', 'rec' or 'pair'" in r.stderr, r.stderr
 
 def noise_levels(store:Store) -> tuple[np.ndarray, np.ndarray]:

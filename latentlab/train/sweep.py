@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from ..core import LatentlabError, atomic_write, parse_value, save_json, sha256, write_html
 from ..data.audio import AudioCache, audio_cache, cache_budget
 from ..data.corpora import load_corpus
+from ..encoders import default_device
 from ..autoencoders import AEConfig, TrainedEncoder, build_model
 from ..store import Store, extract
 from ..measure.probe import SEED, CRITERION, grid, variance_ratio
@@ -94,8 +95,9 @@ def sweep_one(s:dict, out:Path, corpus:str, train:TrainConfig, model:AEConfig, c
     if not (run/'eval.json').exists():
         front = (m.kind, m.sample_rate, m.n_mels, m.mel_rate, m.latent_rate, t.heldout, t.split, t.teacher)
         cache = {} if cache is None else cache
-        if front not in cache:
-            cache[front] = features(build_model(m), speaker_split(load_corpus(corpus), t.heldout, t.split)[0], teacher=t.teacher)
+        if front not in cache:                                   # on the run's device, as `train_encoder` alone would
+            cache[front] = features(build_model(m).to(device or default_device()),
+                                    speaker_split(load_corpus(corpus), t.heldout, t.split)[0], teacher=t.teacher)
         train_encoder(run, m, objectives, t, corpus, resume=run.exists(),
                       progress=progress, feats=cache[front], device=device)
     return {**s, **measure_run(run, corpus, Path(out)/'stores'/name, conds, n_boot, progress, device)}
