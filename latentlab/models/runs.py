@@ -29,7 +29,7 @@ from ..store import Store
 from ..autoencoders import MelFrontEnd, TrainedEncoder, mel_distance_db
 from ..train.runs import (GraphedStep, NonFinite, TrainError, check_training, config_diff, distributed, diverged, keep_metrics, last_checkpoint,
                                   load_checkpoint, lr_at, make_optimizer, prepare_run, read_metrics, save_checkpoint,
-                                  step_seed, update, redraw_curves, write_curves)
+                                  seed_torch, step_seed, update, redraw_curves, write_curves)
 from .memory import ModelError, fit_codes, memory_rows, quantizer_arrays, quantizer_from
 from .ar import HEADS, MEMORY_KEYS, ARConfig, LatentAR, flops_per_frame, n_params, shifted
 
@@ -399,7 +399,7 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
         for step in bar:
             prev, x, pos, rows = (None if a is None else a[rank::world] if graphed else a[rank::world].to(device)
                                   for a in draw_windows(data, t.batch_size, cfg.context, t.seed, step))
-            torch.manual_seed(step_seed(t.seed, step, rank, world))          # the step's noise: injection, flow draws
+            seed_torch(step_seed(t.seed, step, rank, world))                 # the step's noise: injection, flow draws
             lr = lr_at(step, replace(t, steps=steps), t.final_lr)
             model.train()
             done = step + 1

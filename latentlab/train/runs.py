@@ -31,9 +31,9 @@ from .objectives import make_objective
 __all__ = ['PRECISIONS', 'RUN_DEFAULTS', 'CURVES_EVERY', 'TrainError', 'check_training', 'TrainConfig', 'run_config',
            'config_diff', 'Features', 'speaker_split', 'teacher_encoder', 'teacher_latents', 'features', 'draw_batch',
            'Objective', 'as_numbers', 'latent_mask', 'with_teacher', 'save_checkpoint', 'last_checkpoint',
-           'load_checkpoint', 'distributed', 'step_seed', 'lr_at', 'make_optimizer', 'prepare_run', 'keep_metrics',
-           'NonFinite', 'update', 'diverged', 'GraphedStep', 'train_encoder', 'evaluate', 'finish_run', 'read_metrics',
-           'plot_curves', 'write_curves', 'redraw_curves']
+           'load_checkpoint', 'distributed', 'step_seed', 'seed_torch', 'lr_at', 'make_optimizer', 'prepare_run',
+           'keep_metrics', 'NonFinite', 'update', 'diverged', 'GraphedStep', 'train_encoder', 'evaluate', 'finish_run',
+           'read_metrics', 'plot_curves', 'write_curves', 'redraw_curves']
 
 # %% ../../nbs/train/01_runs.ipynb #59675a36
 class TrainError(LatentlabError, RuntimeError):
@@ -266,6 +266,12 @@ def step_seed(seed:int, step:int, rank:int=0, world:int=1) -> int:
     "The seed of training step `step`'s noise on process `rank` of `world`: its own for every process and step."
     return (seed * 1_000_003 + step) * world + rank
 
+def seed_torch(seed:int):
+    """`torch.manual_seed(seed)`, the CPU's generator alone where no GPU is present: the same numbers, without the
+    CUDA seeding `manual_seed` queues there with a formatted stack trace (0.24 ms a call here, 1% of a small AR model's step)."""
+    if torch.cuda.is_available(): torch.manual_seed(seed)
+    else: torch.default_generator.manual_seed(seed)
+
 # %% ../../nbs/train/01_runs.ipynb #3b9bd30a
 def lr_at(step:int, t:TrainConfig, final:float=0.1) -> float:
     "Learning rate at `step`: linear warm-up, then cosine decay from `lr` to `final·lr` (`lr/10` by default)."
@@ -446,7 +452,7 @@ def train_encoder(out, model:AEConfig=AEConfig(), objectives:list[dict]=(), trai
     for step in bar:
         x, mask, teacher = draw_batch(feats, t.batch_size, length, t.seed, step, net.stride)
         x, mask, teacher = (None if a is None else a[rank::world] if graphed else a[rank::world].to(device) for a in (x, mask, teacher))
-        torch.manual_seed(step_seed(t.seed, step, rank, world))                   # the step's noise (VAE samples, code resets)
+        seed_torch(step_seed(t.seed, step, rank, world))                          # the step's noise (VAE samples, code resets)
         lr = lr_at(step, t)
         obj.train()
         done = step + 1
