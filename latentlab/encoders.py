@@ -62,7 +62,7 @@ def mel_filterbank(sample_rate:int, n_fft:int, n_mels:int, fmin:float=0.,
     return torch.from_numpy(filters).float()
 
 def power_spectrum(spec:torch.Tensor) -> torch.Tensor:
-    "|S|² of a complex STFT, as re² + im²: no square root to undo: half the time of `spec.abs() ** 2` on a CPU."
+    "|S|² of a complex STFT as re² + im² (no square root to undo): half the time of `spec.abs() ** 2` on a CPU."
     return spec.real ** 2 + spec.imag ** 2
 
 # %% ../nbs/10_encoders.ipynb #a7a9ae5a
