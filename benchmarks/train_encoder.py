@@ -43,8 +43,8 @@ speed (a predictability step of the default model, old and new code alternated t
 The CPU sweep with it, 2026-11-28 on 2 cores of the AMD EPYC on a slow day (fp32 matmul peak 163 GFLOP/s against
 208): 431 s, of which 353 s training steps; its table keeps the earlier runs' shape (Δz ratio 0.95 at λ = 0 down
 to 0.27 at λ = 30, the mel distance 6.5 to 13.2 dB). The sweep now also says where its time goes outside the
-training steps (one run at a time): on 2026-11-28, on the same host on a slower hour still (a fp32 matmul peak of
-74 GFLOP/s measured just before), 477 s, 398 s of it training steps; outside them, extraction 35.1 s (the whole
+training steps (one run at a time): on 2026-11-28, on the same host in a slower hour still (its training steps took
+398 s against 353 s), 477 s in all; outside the steps, extraction 35.1 s (the whole
 corpus's log-mel and latents, 4.4 s a run), held-out evaluation 23.0 s, Phase 0 10.6 s, the training features 5.4 s
 (once), setting up runs 4.0 s. Taking the log-mel power as re² + im² (`power_spectrum`) halved that step of the
 front end (2.8 s to 1.4 s in a profiled 2-run sweep); a sweep's training features are computed on the run's device
