@@ -5,9 +5,11 @@ Measures, in one run so the machine's load is shared by all figures:
 - the default model (`ARConfig()`: 6 × 256, about 4.7 M backbone parameters, 64-frame windows at 12.5 Hz, gmm
   head), batch 32: the FLOPs of one training step counted by `torch.utils.flop_counter` against the analytic
   `flops_per_frame`, seconds per step in float32 and under bf16 autocast, frames/s, and MFU against the peaks;
-  the two precisions are timed in alternation, `--rounds` times, and the median of the per-round ratios is the
-  bf16 speed-up (a noisy machine slows both of a round's timings alike);
-- the Engram memory's cost: the same step with the memory on (keys precomputed, as in training), as a ratio;
+- the Engram memory's cost: the same float32 step with the memory on (keys precomputed, as in training);
+- with `--compile`, the same step with the model under `torch.compile` (Inductor), in both precisions.
+  Every step above is timed in the same rounds, `--rounds` of them, the order rotating from round to round, and each
+  ratio (bf16's speed-up, the memory's share, compiled against eager) is the median of the rounds' ratios: a noisy
+  machine slows a round's timings alike (one-off timings of the memory's share here ranged from +6.6% to +14.6%);
 - with `--real` (timed first, before the other measures have touched the process), the seconds a default model
   takes to reach its best validation loss on the 65-minute sample, under bf16 autocast and again in float32, with
   both held-out NLLs and their intervals. The recipe (`--real-*`, bf16, lr 2e-3, validation every 100 steps) is
@@ -23,11 +25,18 @@ Measures, in one run so the machine's load is shared by all figures:
   seeds end just outside its interval, 0.015-0.035 nats/dim short: the target is still missed, if narrowly.
   Longer runs do overfit: on an H100, 6000 steps of 32 reached only -0.043 (best validation at step 3300).
   Timings depend on the host: the figures above are from an Intel host with AMX (peaks 223 and 895 GFLOP/s).
+  On an AMD EPYC with AVX-512 BF16 but no AMX (2026-11-28, peaks 165-192 and 385-422 GFLOP/s: bf16's is only
+  2.2x fp32's, which bounds the speed-up from above), four runs gave bf16 1.62x to 1.77x, fp32 at 70-83%
+  of its peak, the memory +8.5% and +1.1% of a step (per-round medians); `--compile` made the fp32 step 1.07x
+  and the bf16 step 1.10x faster than eager (compiling took 35 s and 24 s; 3 s and 5 s from Inductor's cache in a
+  later process), bf16 over fp32 both compiled 1.77x. So compiling buys a tenth, not the 2x: the time outside the
+  matmuls (attention in float32, the mixture's loss, casts, layer norms) is left, about 135 ms of a 260-280 ms
+  bf16 step here (profiled: the matmuls ran near the bf16 peak).
 Targets on 2 CPU cores: >= 60% of the fp32 peak in fp32; bf16 >= 2x fp32's frames/s; the memory adds <= 10%;
 the real-speech model at its best in <= 2 min (`--real-reference` judges "at its best" against the 1500 × 32 run);
 bf16's held-out NLL within fp32's interval. `--device cuda` measures the same on a GPU (peaks and steps there).
 
-    .venv/bin/python benchmarks/ar.py [--steps 10] [--rounds 5] [--real [--real-steps 1300] [--real-batch 16] [--real-lr 2e-3]
+    .venv/bin/python benchmarks/ar.py [--steps 10] [--rounds 5] [--compile] [--real [--real-steps 1300] [--real-batch 16] [--real-lr 2e-3]
         [--real-final-lr 0.01] [--real-reference]] [--device cuda]
 """
 import argparse, json, statistics, sys, tempfile, time
@@ -55,6 +64,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--steps', type=int, default=10); p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--rounds', type=int, default=5, help="fp32 and bf16 timed in alternation this many times")
+    p.add_argument('--compile', action='store_true', help="also time the step with the model under torch.compile (needs a C++ compiler on a CPU)")
     p.add_argument('--real', action='store_true')
     p.add_argument('--real-steps', type=int, default=1300)
     p.add_argument('--real-batch', type=int, default=16); p.add_argument('--real-lr', type=float, default=2e-3)
@@ -82,23 +92,48 @@ def main():
     analytic = sum(flops_per_frame(model).values()) * frames
     print(f"default model: {n_params(model)}; step FLOPs counted {counter.get_total_flops() / 1e9:.2f} G, "
           f"analytic {analytic / 1e9:.2f} G")
-    rounds = []
-    for i in range(a.rounds):                                  # the order alternates too, so warm-up favours neither
-        order = ('float32', 'bfloat16') if i % 2 == 0 else ('bfloat16', 'float32')
-        t = {p: ar_step_seconds(model, data, a.steps, p, dev) for p in order}
-        rounds.append((t['float32'], t['bfloat16']))
-    t32, t16 = (statistics.median(r[i] for r in rounds) for i in (0, 1))
-    ratios = sorted(r[0] / r[1] for r in rounds)
+    mem = LatentAR(ARConfig(memory=True)).train().to(dev)
+    mem_data = batch(mem.cfg, a.batch_size, len(mem.cfg.hash_spec.sizes), dev)
+    timers = {'fp32': lambda: ar_step_seconds(model, data, a.steps, 'float32', dev),
+              'bf16': lambda: ar_step_seconds(model, data, a.steps, 'bfloat16', dev),
+              'memory': lambda: ar_step_seconds(mem, mem_data, a.steps, 'float32', dev)}
+    if a.compile: timers |= compiled(model, data, a.steps, dev)
+    t = alternate(timers, a.rounds)
+    t32, t16, tm = (statistics.median(t[k]) for k in ('fp32', 'bf16', 'memory'))
     flops = counter.get_total_flops()
     print(f"fp32: {t32 * 1e3:.1f} ms/step, {frames / t32:.0f} frames/s, {flops / t32 / 1e9:.1f} GFLOP/s = "
           f"{flops / t32 / fp32:.0%} of the fp32 peak")
     print(f"bf16 autocast: {t16 * 1e3:.1f} ms/step, {frames / t16:.0f} frames/s, {flops / t16 / bf16:.0%} of the bf16 peak; "
-          f"speed-up over fp32 per round (median of {a.rounds}): {statistics.median(ratios):.2f}x "
-          f"[{', '.join(f'{r:.2f}' for r in ratios)}]")
-    mem = LatentAR(ARConfig(memory=True)).train().to(dev)
-    tm = ar_step_seconds(mem, batch(mem.cfg, a.batch_size, len(mem.cfg.hash_spec.sizes), dev), a.steps, 'float32', dev)
-    print(f"with the Engram memory: {tm * 1e3:.1f} ms/step, {tm / t32 - 1:+.1%} against without "
-          f"({n_params(mem)['memory']:,} memory parameters)")
+          f"speed-up over fp32 per round (median of {a.rounds}): {per_round(t['fp32'], t['bf16'])}")
+    print(f"with the Engram memory (fp32): {tm * 1e3:.1f} ms/step ({n_params(mem)['memory']:,} memory parameters); its share "
+          f"of a step per round (median of {a.rounds}): {per_round(t['memory'], t['fp32'], lambda r: f'{r - 1:+.1%}')}")
+    if a.compile:
+        c32, c16 = statistics.median(t['compiled fp32']), statistics.median(t['compiled bf16'])
+        print(f"torch.compile: fp32 {c32 * 1e3:.1f} ms/step, {flops / c32 / fp32:.0%} of the fp32 peak, against eager per round "
+              f"{per_round(t['fp32'], t['compiled fp32'])}; bf16 {c16 * 1e3:.1f} ms/step, {flops / c16 / bf16:.0%} of the bf16 peak, "
+              f"against eager {per_round(t['bf16'], t['compiled bf16'])}; bf16 over fp32, both compiled, {per_round(t['compiled fp32'], t['compiled bf16'])}")
+
+def alternate(timers:dict, rounds:int) -> dict[str, list[float]]:
+    "Each timer's result over `rounds` rounds, the order rotating from round to round, so that warm-up and a noisy machine's slow spells fall on each alike."
+    names, out = list(timers), {k: [] for k in timers}
+    for i in range(rounds):
+        for k in names[i % len(names):] + names[:i % len(names)]: out[k].append(timers[k]())
+    return out
+
+def per_round(num:list[float], den:list[float], fmt=lambda r: f'{r:.2f}x') -> str:
+    "The median of the rounds' ratios num/den, and each round's."
+    ratios = sorted(n / d for n, d in zip(num, den))
+    return f"{fmt(statistics.median(ratios))} [{', '.join(fmt(r) for r in ratios)}]"
+
+def compiled(model, data, steps:int, dev:str) -> dict:
+    "Timers of the same step with the model under `torch.compile` (Inductor), in each precision, compiled first (the time printed)."
+    cm = torch.compile(model)
+    for p in ('float32', 'bfloat16'):                          # the first call of each precision compiles it
+        t0 = time.perf_counter(); ar_step_seconds(cm, data, 1, p, dev)
+        print(f"torch.compile, {p}: compiled in {time.perf_counter() - t0:.0f} s (two warm-up steps included)")
+    return {'compiled fp32': lambda: ar_step_seconds(cm, data, steps, 'float32', dev),
+            'compiled bf16': lambda: ar_step_seconds(cm, data, steps, 'bfloat16', dev)}
+
 def real(a, dev:str):
     "The seconds to the best validation loss on the real sample, bf16 then fp32 (run first, in a fresh process)."
     tmp, runs = Path(tempfile.mkdtemp()), {}
