@@ -7,7 +7,6 @@ Docs: https://latentlab.github.io/latentlab/models/ar.html.md"""
 # %% ../../nbs/models/01_ar.ipynb #67bed7e2
 from __future__ import annotations
 import math
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
@@ -16,9 +15,9 @@ from ..core import from_fields
 from .memory import EngramMemory, HashSpec, ModelError
 
 # %% auto #0
-__all__ = ['HEADS', 'FLOW_LOSSES', 'MEMORY_KEYS', 'LOG_2PI', 'ARConfig', 'attention_mask', 'rope_angles', 'rotate', 'Block',
-           'Transformer', 'GaussHead', 'GMMHead', 'AdaLNBlock', 'FlowHead', 'make_head', 'LatentAR', 'parts_of',
-           'n_params', 'linear_flops', 'head_passes', 'flops_per_frame', 'shifted']
+__all__ = ['HEADS', 'FLOW_LOSSES', 'MEMORY_KEYS', 'LOG_2PI', 'ARConfig', 'attention_mask', 'rope_angles', 'rotate', 'attend',
+           'Block', 'Transformer', 'GaussHead', 'GMMHead', 'AdaLNBlock', 'FlowHead', 'make_head', 'LatentAR',
+           'parts_of', 'n_params', 'linear_flops', 'head_passes', 'flops_per_frame', 'shifted']
 
 # %% ../../nbs/models/01_ar.ipynb #a711f514
 HEADS = ('gauss', 'gmm', 'flow')
@@ -111,6 +110,11 @@ def rotate(x:torch.Tensor, cos:torch.Tensor, sin:torch.Tensor) -> torch.Tensor:
     return torch.cat([a * cos - b * sin, a * sin + b * cos], dim=-1).type_as(x)
 
 # %% ../../nbs/models/01_ar.ipynb #74a0bbe8
+def attend(q, k, v, mask):
+    "Attention of `q` over `k`, `v` (B, H, T, hd) where `mask` (B, 1, T, T) allows, as matmuls in their dtype around a float32 softmax (every row must allow one key)."
+    scores = (q @ k.transpose(-1, -2)) * q.shape[-1] ** -0.5
+    return scores.float().masked_fill(~mask, float('-inf')).softmax(-1).type_as(v) @ v
+
 class Block(nn.Module):
     "Pre-norm attention and MLP."
     def __init__(self, d:int, n_heads:int):
@@ -123,10 +127,9 @@ class Block(nn.Module):
     def forward(self, h, mask, cos, sin):
         B, T, d = h.shape
         q, k, v = self.qkv(self.ln1(h)).view(B, T, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
-        cpu_bf16 = h.device.type == 'cpu' and torch.is_autocast_enabled('cpu')
-        if cpu_bf16: q, k, v = q.float(), k.float(), v.float()           # CPU: float32 attention is the faster there
-        with torch.autocast('cpu', enabled=False) if cpu_bf16 else nullcontext():
-            y = F.scaled_dot_product_attention(rotate(q, cos, sin), rotate(k, cos, sin), v, attn_mask=mask)   # (B, H, T, hd)
+        q, k = rotate(q, cos, sin), rotate(k, cos, sin)
+        cpu_bf16 = h.device.type == 'cpu' and torch.is_autocast_enabled('cpu')   # CPU, bf16: matmuls beat the fused kernels
+        y = attend(q, k, v, mask) if cpu_bf16 else F.scaled_dot_product_attention(q, k, v, attn_mask=mask)   # (B, H, T, hd)
         h = h + self.proj(y.transpose(1, 2).reshape(B, T, d))
         return h + self.mlp(self.ln2(h))
 
