@@ -69,7 +69,7 @@ def ar_step_seconds(model, data, steps:int, precision:str, device:str='cpu') -> 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--steps', type=int, default=10); p.add_argument('--batch-size', type=int, default=32)
-    p.add_argument('--rounds', type=int, default=5, help="fp32 and bf16 timed in alternation this many times")
+    p.add_argument('--rounds', type=int, default=5, help="rounds of timing every step measured (the order rotating); each ratio is the median of the rounds'")
     p.add_argument('--compile', action='store_true', help="also time the step with the model under torch.compile (needs a C++ compiler on a CPU)")
     p.add_argument('--real', action='store_true')
     p.add_argument('--real-steps', type=int, default=1300)
