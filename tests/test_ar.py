@@ -125,17 +125,40 @@ def test_twins_can_match_steps(tmp_path):
     assert table.match.tolist() == ['flops', 'params+steps'] and table.run[1].endswith('-steps'), table
     assert table.steps[0] == table.steps[1] > 1 and table.d_model[1] > table.d_model[0], table
 
-def test_bf16_autocast_trains_as_float32_does(tmp_path):
-    "Ten steps under bf16 autocast (attention as bf16 matmuls on a CPU, `attend`) and in float32 from the same seed: the same losses to a few per cent."
+def test_attend_is_the_fused_kernels_attention():
+    """`attend` (the CPU bf16 path) against PyTorch's fused attention on the model's own mask (two utterances in a
+    window, with and without a short-context window): equal in float32, within bf16's rounding in bf16."""
+    import torch.nn.functional as F
+    from latentlab.models.ar import attend, attention_mask
+    torch.manual_seed(0)
+    pos = torch.tensor([[3, 4, 5, 0, 1, 2, 3, 4, 5, 6], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]])
+    q, k, v = torch.randn(3, 2, 4, 10, 16).unbind(0)
+    for window in (None, 3):
+        mask = attention_mask(pos, window)
+        fused = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        torch.testing.assert_close(attend(q, k, v, mask), fused, atol=1e-5, rtol=1e-5)
+        low = attend(q.bfloat16(), k.bfloat16(), v.bfloat16(), mask)
+        assert low.dtype == torch.bfloat16 and ((low.float() - fused).norm() / fused.norm()).item() < 0.02
+
+def test_bf16_autocast_trains_as_float32_does(tmp_path, monkeypatch):
+    """Ten steps under bf16 autocast (attention as bf16 matmuls on a CPU, `attend`) and in float32 from the same seed:
+    the same losses to a few per cent; `attend` runs, on bf16 inputs, under autocast only."""
+    import latentlab.models.ar as ar
     from latentlab.models.ar import ARConfig
     from latentlab.models.runs import ARTrainConfig, train_ar
+    seen, attend = [], ar.attend
+    def spy(q, k, v, mask): seen[-1].append(q.dtype); return attend(q, k, v, mask)
+    monkeypatch.setattr(ar, 'attend', spy)
     cfg = ARConfig(dim=4, d_model=32, layers=2, n_heads=2, context=16, components=4, predict='dx')
-    losses = {}
+    losses, calls = {}, {}
     for precision in ('float32', 'bfloat16'):
+        seen.append([])
         run = train_ar(tmp_path/precision, STORE, cfg, ARTrainConfig(steps=10, batch_size=8, log_every=1, eval_every=10, ckpt_every=10,
                                                                       precision=precision), progress=False)
         assert json.loads((run/'config.json').read_text())['train']['precision'] == precision
         losses[precision] = torch.tensor([json.loads(l)['loss'] for l in (run/'metrics.jsonl').read_text().splitlines() if 'loss' in json.loads(l)])
+        calls[precision] = seen[-1]
+    assert calls['float32'] == [] and len(calls['bfloat16']) >= 10 * 2 and set(calls['bfloat16']) == {torch.bfloat16}, calls
     f, b = losses['float32'], losses['bfloat16']
     assert len(f) == len(b) >= 10 and torch.isfinite(b).all() and (b - f).abs().max() < 0.05 * f.abs().max(), (f, b)
     assert not torch.equal(b, f)                                        # bf16 did run: its rounding shows

@@ -80,6 +80,24 @@ def test_vq_under_two_gloo_processes_counts_the_whole_batch(tmp_path):
     assert abs(a[key].sum().item() - whole) < 1e-3 and abs(b[key].sum().item() - whole) < 1e-3, (a[key].sum(), b[key].sum(), whole)
     assert json.loads((tmp_path/'two'/'metrics.jsonl').read_text().splitlines()[-1])['step'] == 6
 
+def test_a_process_that_started_the_group_ends_it_at_exit(tmp_path):
+    """Under torchrun, `distributed` starts the gloo group and destroys it at exit, before the interpreter's
+    finalisation (left to that, gloo's threads once aborted a finished run's process: "terminate called without an
+    active exception"). An exit hook registered before it runs after it, so it sees the group gone."""
+    import subprocess, sys
+    script = tmp_path/'ends.py'
+    script.write_text("import atexit, os, torch.distributed as dist\n"
+                      f"say = lambda *a: open({str(tmp_path)!r} + '/rank' + os.environ['RANK'], 'a').write(' '.join(map(str, a)) + '\\n')\n"
+                      "atexit.register(lambda: say('up at exit', dist.is_initialized()))\n"
+                      "from latentlab.train.runs import distributed\n"
+                      "rank, world, device = distributed('cpu')\n"
+                      "say('started', dist.is_initialized(), rank, world, device)\n")
+    r = subprocess.run([str(Path(sys.executable).parent/'torchrun'), '--standalone', '--nproc-per-node', '2', str(script)],
+                       capture_output=True, text=True, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    assert r.returncode == 0, r.stderr[-3000:]
+    for rank in (0, 1):
+        assert (tmp_path/f'rank{rank}').read_text() == f'started True {rank} 2 cpu\nup at exit False\n'
+
 def test_sweep_cli(tmp_path):
     "A sweep from the command line, one run at a time and two at a time in processes of their own: the same table."
     import pandas as pd

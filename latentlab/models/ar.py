@@ -73,6 +73,8 @@ class ARConfig:
         if self.flow_steps < 0: raise ModelError(f"flow_steps {self.flow_steps}: sampling takes at least one step (0 picks the loss's default)")
         self.flow_steps = self.flow_steps or (1 if self.flow_loss == 'lsd' else 4)
         if self.noise < 0 or self.noise > 1: raise ModelError(f"noise {self.noise}: k is drawn from U(0, noise), so 0 <= noise <= 1")
+        if self.short_context < 0:
+            raise ModelError(f"short_context {self.short_context}: the frames the short-context transformer sees, so >= 0 (0 is off)")
         if not 0 <= self.given < self.dim:
             raise ModelError(f"given {self.given}: a conditional model is given the first channels of a frame and models the rest, so 0 <= given < dim ({self.dim})")
 

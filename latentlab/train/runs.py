@@ -6,7 +6,7 @@ Docs: https://latentlab.github.io/latentlab/train/runs.html.md"""
 
 # %% ../../nbs/train/01_runs.ipynb #0b1a0ffd
 from __future__ import annotations
-import functools, json, math, os, shutil, time, warnings
+import atexit, functools, json, math, os, shutil, time, warnings
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,9 +31,9 @@ from .objectives import make_objective
 __all__ = ['PRECISIONS', 'RUN_DEFAULTS', 'CURVES_EVERY', 'TrainError', 'check_training', 'TrainConfig', 'run_config',
            'config_diff', 'Features', 'speaker_split', 'teacher_encoder', 'teacher_latents', 'features', 'draw_batch',
            'Objective', 'as_numbers', 'latent_mask', 'with_teacher', 'save_checkpoint', 'last_checkpoint',
-           'load_checkpoint', 'distributed', 'step_seed', 'seed_torch', 'lr_at', 'make_optimizer', 'prepare_run',
-           'keep_metrics', 'NonFinite', 'update', 'diverged', 'GraphedStep', 'train_encoder', 'evaluate', 'finish_run',
-           'read_metrics', 'plot_curves', 'write_curves', 'redraw_curves']
+           'load_checkpoint', 'distributed', 'end_process_group', 'step_seed', 'seed_torch', 'lr_at', 'make_optimizer',
+           'prepare_run', 'keep_metrics', 'NonFinite', 'update', 'diverged', 'GraphedStep', 'train_encoder', 'evaluate',
+           'finish_run', 'read_metrics', 'plot_curves', 'write_curves', 'redraw_curves']
 
 # %% ../../nbs/train/01_runs.ipynb #59675a36
 class TrainError(LatentlabError, RuntimeError):
@@ -259,8 +259,14 @@ def distributed(device:str|None=None) -> tuple[int, int, str]:
     own_gpu = device == 'cuda' and torch.cuda.device_count() >= here           # NCCL needs a GPU per process
     if device == 'cuda': device = f'cuda:{local % torch.cuda.device_count()}'
     if device.startswith('cuda'): torch.cuda.set_device(device)
-    if not dist.is_initialized(): dist.init_process_group('nccl' if own_gpu else 'gloo')
+    if not dist.is_initialized():
+        dist.init_process_group('nccl' if own_gpu else 'gloo')
+        atexit.register(end_process_group)
     return dist.get_rank(), world, device
+
+def end_process_group():
+    "Destroy the default process group if one is up (what `distributed` registers to run at exit)."
+    if dist.is_initialized(): dist.destroy_process_group()
 
 def step_seed(seed:int, step:int, rank:int=0, world:int=1) -> int:
     "The seed of training step `step`'s noise on process `rank` of `world`: its own for every process and step."
