@@ -101,15 +101,16 @@ def attention_mask(pos:torch.Tensor,      # (B, T) position of each frame in its
     return ok[:, None]
 
 def rope_angles(pos:torch.Tensor, head_dim:int, base:float=10_000.) -> tuple[torch.Tensor, torch.Tensor]:
-    "cos and sin (B, 1, T, head_dim/2) of the rotary embedding at positions `pos`."
+    "cos and sin (B, T, 1, head_dim/2) of the rotary embedding at positions `pos` (broadcast over heads)."
     freqs = base ** (-torch.arange(0, head_dim, 2, device=pos.device, dtype=torch.float32) / head_dim)
-    angles = pos[:, None, :, None].float() * freqs
+    angles = pos[:, :, None, None].float() * freqs
     return angles.cos(), angles.sin()
 
 def rotate(x:torch.Tensor, cos:torch.Tensor, sin:torch.Tensor) -> torch.Tensor:
-    "Rotary embedding of `x` (B, H, T, head_dim), its two halves rotated as pairs."
+    "Rotary embedding of `x` (B, T, heads, head_dim) in its dtype: halves (a, b) become (a·cos − b·sin, a·sin + b·cos)."
+    cos, sin = cos.to(x.dtype), sin.to(x.dtype)
     a, b = x.chunk(2, dim=-1)
-    return torch.cat([a * cos - b * sin, a * sin + b * cos], dim=-1).type_as(x)
+    return x * torch.cat([cos, cos], -1) + torch.cat([b, a], -1) * torch.cat([-sin, sin], -1)
 
 # %% ../../nbs/models/01_ar.ipynb #74a0bbe8
 def attend(q, k, v, mask):
@@ -128,8 +129,10 @@ class Block(nn.Module):
 
     def forward(self, h, mask, cos, sin):
         B, T, d = h.shape
-        q, k, v = self.qkv(self.ln1(h)).view(B, T, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
-        q, k = rotate(q, cos, sin), rotate(k, cos, sin)
+        H = self.n_heads
+        qkv = self.qkv(self.ln1(h)).view(B, T, 3 * H, d // H)                     # q's heads, k's, v's
+        q, k = rotate(qkv[:, :, :2 * H], cos, sin).view(B, T, 2, H, d // H).permute(2, 0, 3, 1, 4)   # q and k in one pass
+        v = qkv[:, :, 2 * H:].transpose(1, 2)                                     # (B, H, T, hd) each
         cpu_bf16 = h.device.type == 'cpu' and torch.is_autocast_enabled('cpu')   # CPU, bf16: matmuls beat the fused kernels
         y = attend(q, k, v, mask) if cpu_bf16 else F.scaled_dot_product_attention(q, k, v, attn_mask=mask)   # (B, H, T, hd)
         h = h + self.proj(y.transpose(1, 2).reshape(B, T, d))
