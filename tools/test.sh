@@ -23,6 +23,7 @@ echo "== docs: execute every notebook to HTML (without the real-speech sample, a
 python tools/check_docs.py
 echo "== pytest ($(date +%T))"
 # The same split for pytest (pytest-xdist): two workers of half the cores' threads, a test file per worker at a time
-# (`--dist loadfile`: a file's module fixtures, such as the experiment run its tests share, are made once).
-OMP_NUM_THREADS=$half python -m pytest -q -n 2 --dist loadfile --durations=15 tests
+# (`--dist loadfile`: a file's module fixtures, such as the experiment run its tests share, are made once), the
+# longest files first (tests/conftest.py's LONGEST orders the collection; xdist keeps that order).
+OMP_NUM_THREADS=$half python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=15 tests
 echo "== done ($(date +%T))"
