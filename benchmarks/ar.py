@@ -48,6 +48,16 @@ Measures, in one run so the machine's load is shared by all figures:
   -0.086, -0.094, -0.073, bf16 on this host, 204-224 s each), and lr 3e-3 gave -0.092 (seed 0); the reference at
   0.05 reached -0.126 [-0.158, -0.097] (seed 0, 456 s here), so one seed of three is within its interval, one 0.0005
   and one 0.013 nats/dim outside. 0.05 is the default of `--real-weight-decay` since (recipe and reference alike).
+  Later that day `attend` dropped its scores' round trip through float32: a bf16 softmax on a CPU computes in float32
+  and rounds its output, so the forward values are unchanged and the copies go (one layer's attention, forward and
+  backward, batch 32: 3.3 ms against 5.1; float32 flash 5.8). Three runs gave bf16 over fp32 1.88x, 1.84x and 1.88x
+  (rounds 1.56-2.05x), fp32 at 69%, 77% and 72% of its peak, the memory +3.8%, +3.8% and +6.8%; the recipe (seed 0)
+  in bf16 -0.0997 [-0.1329, -0.0700] in 202 s, in float32 -0.1064 [-0.1378, -0.0782] in 340 s (within each other's
+  intervals). A fused mixture loss (a hand-written backward, in float32) was no faster in bf16 (18.5 ms against 16.9
+  for the head, forward and backward) and was dropped; the scale and mask folded into a `baddbmm` gained 1-2%, within
+  the noise. Outside the matmuls (and float32's flash attention) the two steps now take about as long as each other
+  (profiled: some 75 ms of a bf16 step, 90 of a float32 one: memory-bound elementwise work), which is what keeps the
+  ratio under 2x on a host whose bf16 peak is 2.2x its fp32 one.
 Targets on 2 CPU cores: >= 60% of the fp32 peak in fp32; bf16 >= 2x fp32's frames/s; the memory adds <= 10%;
 the real-speech model at its best in <= 2 min (`--real-reference` judges "at its best" against the 1500 × 32 run);
 bf16's held-out NLL within fp32's interval. `--device cuda` measures the same on a GPU (peaks and steps there).

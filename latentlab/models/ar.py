@@ -114,9 +114,9 @@ def rotate(x:torch.Tensor, cos:torch.Tensor, sin:torch.Tensor) -> torch.Tensor:
 
 # %% ../../nbs/models/01_ar.ipynb #74a0bbe8
 def attend(q, k, v, mask):
-    "Attention of `q` over `k`, `v` (B, H, T, hd) where `mask` (B, 1, T, T) allows, as matmuls in their dtype around a float32 softmax (every row must allow one key)."
+    "Attention of `q` over `k`, `v` (B, H, T, hd) where `mask` (B, 1, T, T) allows, as matmuls and a softmax in their dtype (every row must allow one key)."
     scores = (q @ k.transpose(-1, -2)) * q.shape[-1] ** -0.5
-    return scores.float().masked_fill(~mask, float('-inf')).softmax(-1).type_as(v) @ v
+    return scores.masked_fill(~mask, float('-inf')).softmax(-1) @ v
 
 class Block(nn.Module):
     "Pre-norm attention and MLP."
