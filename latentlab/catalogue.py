@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect, os
 from pathlib import Path
 import numpy as np, pandas as pd
-from .core import cache_dir, cache_key, check_options, parse_spec
+from .core import SpecError, cache_dir, cache_key, check_options, parse_spec
 from .data.corpora import espeak_corpus, librispeech_corpus, split_speakers
 from .data.synthetic import simplex_drifts, sticky_modes, switching_walk, switching_walk_ratio
 from .store import Store, StoreError, extract, pool_factor, pool_store, write_store
@@ -26,6 +26,12 @@ def switching_walk_store(out, speakers:int=8, # speakers; a quarter of them held
                          noise:float=1.,      # std of the step noise, per dimension
                          frame_rate:float=12.5, dtype:str='float32', heldout:float=0.25, seed:int=0) -> Store:
     "Write a store of `switching_walk` latents with the modes as labels."
+    whole = lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
+    bad = [f"{k}={v!r} (use an integer >= 1)" for k, v in dict(speakers=speakers, utts=utts, frames=frames, dim=dim, modes=modes).items() if not whole(v)]
+    bad += [f"{k}={v!r} (use {what})" for k, v, ok, what in [('stay', stay, lambda v: 0 <= v <= 1, 'a probability'), ('drift', drift, lambda v: v >= 0, 'a number >= 0'),
+                                                              ('noise', noise, lambda v: v >= 0, 'a number >= 0')]
+            if not (isinstance(v, (int, float)) and not isinstance(v, bool) and ok(v))]
+    if bad: raise SpecError(f"walk: {'; '.join(bad)}")
     config = dict(speakers=speakers, utts=utts, frames=frames, dim=dim, modes=modes, stay=stay, drift=drift,
                   noise=noise, seed=seed)
     rng = np.random.default_rng(seed)

@@ -160,8 +160,8 @@ def switch_values(text:str, on, what:str, also:str='') -> list:
         elif word in ('off', 'false'): out.append(type(on)(0))
         else:
             value = parse_value(word)
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise SpecError(f"{what} {word!r}: give on, off{', ' + also if also else ''} or a number, e.g. on,off")
+            if isinstance(on, bool) or not isinstance(value, (int, float)) or isinstance(value, bool):   # a plain switch takes no number
+                raise SpecError(f"{what} {word!r}: give on, off{', ' + also if also else ''}{'' if isinstance(on, bool) else ' or a number'}, e.g. on,off")
             out.append(type(on)(value))
     return out
 
@@ -460,9 +460,9 @@ def main(argv=None) -> int:
     except BrokenPipeError:                       # the reader went away (`latentlab phase0 | head`)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except KeyboardInterrupt:
-        print("latentlab: interrupted; finished parts are kept: re-run the same command to resume",
-              file=sys.stderr)
+    except KeyboardInterrupt:                     # a run folder goes on with --resume; the other commands pick up their finished parts
+        again = "re-run it with --resume" if getattr(args, 'resume', None) is False else "re-run the same command"
+        print(f"latentlab: interrupted; finished parts are kept: {again} to go on", file=sys.stderr)
         return 130
     except Exception:                             # anything else is a bug: keep its traceback
         traceback.print_exc()

@@ -177,7 +177,14 @@ class Store:
         self.meta = json.loads((self.path/'meta.json').read_text())
 
     @cached_property
-    def x(self) -> np.ndarray: return np.load(self.path/'latents.npy', mmap_mode='r')     # (N, D)
+    def x(self) -> np.ndarray:                                                            # (N, D)
+        path, frames = self.path/'latents.npy', int(self.index.n_frames.sum())
+        try: x = np.load(path, mmap_mode='r')
+        except (ValueError, EOFError, OSError) as e: x = e
+        if isinstance(x, Exception) or x.shape != (frames, self.dim):
+            why = x if isinstance(x, Exception) else f"shape {x.shape}; the index and meta.json say ({frames}, {self.dim})"
+            raise StoreError(f"{path} is truncated or damaged ({why}). Fix: delete {self.path} and extract it again")
+        return x
     @cached_property
     def phones(self) -> np.ndarray: return np.load(self.path/'phones.npy', mmap_mode='r')  # (N,)
     @cached_property
@@ -238,6 +245,7 @@ def _totals(rows:pd.DataFrame) -> dict:
 def store_summary(store:Store) -> dict:
     "Utterances, speakers, frames, hours, dim and frame rate of a store, by split; utterances by reader."
     index, meta = store.index, store.meta
+    store.x                                                     # a truncated or damaged latents file fails here, not in a later job
     return dict(path=str(store.path), encoder=meta['encoder'], corpus=meta['corpus'], **_totals(index),
                 dim=meta['dim'], frame_rate=meta['frame_rate'], sample_rate=meta['sample_rate'],
                 dtype=meta['dtype'], phones=len(meta['phones']), skipped=len(meta['skipped']),

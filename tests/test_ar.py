@@ -82,6 +82,57 @@ def test_ar_comparison_cli(tmp_path):
     r = latentlab_here('ar', STORE, '--engram', 'off,hash', '--out', tmp_path/'bad')
     assert r.returncode == 2 and '--engram' in r.stderr and 'codes, modes' in r.stderr, r.stderr
 
+def test_bad_input_is_named_before_work_is_spent(tmp_path):
+    """Damaged stores, settings of the wrong kind, budgets too small for a step, a bad store among several: each a
+    refusal (exit 2, no traceback) that names it, before any training; and what can go on does (a run that never got
+    to train starts again, a store named another way resumes, a damaged measure is measured again)."""
+    import shutil
+    import numpy as np
+    from latentlab.store import Store
+    r = latentlab_here('extract', '--corpus', 'tones:speakers=8,utts=4,seconds=6', '--encoder', 'logmel', '--out', tmp_path/'store', '--quiet')
+    assert r.returncode == 0, r.stderr
+    model, rest = ['--model', 'd_model=32', 'layers=1', 'n_heads=2', 'context=16', 'components=4'], ['--batch-size', 8, '--quiet']
+    small = model + rest
+    refused = lambda r, *words: r.returncode == 2 and 'Traceback' not in r.stderr and all(w in r.stderr for w in words)
+    cut = tmp_path/'cut'; shutil.copytree(tmp_path/'store', cut)
+    (cut/'latents.npy').write_bytes((cut/'latents.npy').read_bytes()[:2000])
+    r = latentlab_here('train-ar', '--store', cut, *small, '--steps', 5, '--out', tmp_path/'a')
+    assert refused(r, 'latents.npy is truncated or damaged', 'extract it again'), r.stderr
+    assert refused(latentlab_here('info', cut), 'truncated or damaged')
+    nan = tmp_path/'nan'; shutil.copytree(tmp_path/'store', nan)
+    st = Store(nan); held = int(np.flatnonzero(st.index.split == 'heldout')[0])
+    x = np.load(nan/'latents.npy', mmap_mode='r+'); x[st.bounds[held] + 2, 0] = np.nan; x.flush(); del x
+    for _ in range(2):                                  # again, without --resume: it never trained, so it starts again
+        r = latentlab_here('train-ar', '--store', nan, *small, '--steps', 5, '--out', tmp_path/'b')
+        assert refused(r, 'hold NaN or inf', f'{st.index.utt.iloc[held]} (heldout)'), r.stderr
+        assert not (tmp_path/'b'/'checkpoints').exists() and not (tmp_path/'b'/'stats.safetensors').exists()
+    for bad, word in [('d_model=abc', "d_model='abc'"), ('memory=maybe', "memory='maybe'"), ('context=0', 'context=0'), ('n_heads=0', 'n_heads=0')]:
+        r = latentlab_here('train-ar', '--store', tmp_path/'store', *model, bad, *rest, '--steps', 5, '--out', tmp_path/'c')
+        assert refused(r, word, '(use '), (bad, r.stderr)
+    r = latentlab_here('train-ar', '--store', tmp_path/'store', *small, '--flops', 1, '--out', tmp_path/'d')
+    assert refused(r, 'buys', 'training steps', '--flops'), r.stderr
+    assert refused(latentlab_here('ar', tmp_path/'store', *small, '--engram', '2', '--out', tmp_path/'e'), "--engram '2'")
+    assert refused(latentlab_here('train-ar', '--store', tmp_path/'store', *small, '--lr', 'inf', '--out', tmp_path/'f'), 'lr=inf')
+    r = latentlab_here('ar', tmp_path/'store', tmp_path/'nowhere', *small, '--steps', 5, '--engram', 'off', '--out', tmp_path/'g')
+    assert refused(r, 'nowhere') and not any((tmp_path/'g').glob('*/*')), r.stderr            # refused before the first store's runs
+    args = ['train-ar', *small, '--steps', 10, '--train', 'eval_every=5', 'ckpt_every=5']
+    assert latentlab_here(*args, '--store', tmp_path/'store', '--out', tmp_path/'h').returncode == 0
+    (tmp_path/'h'/'eval.json').write_text('{"heldout": ')                                        # cut short
+    r = latentlab_here(*args, '--store', f'{tmp_path}/./store', '--out', tmp_path/'h', '--resume')   # the same store, named otherwise
+    assert r.returncode == 0 and 'held-out' in r.stdout, r.stderr
+    assert 'nll_dim' in json.loads((tmp_path/'h'/'eval.json').read_text())['heldout']               # measured again
+
+def test_an_interrupted_command_says_how_to_go_on(monkeypatch, tmp_path):
+    "Ctrl-C: a run folder goes on with --resume; a comparison (which resumes its runs itself) with the same command."
+    import latentlab.cli as cli
+    def interrupted(args): raise KeyboardInterrupt
+    monkeypatch.setattr(cli, 'cmd_train_ar', interrupted); monkeypatch.setattr(cli, 'cmd_ar', interrupted)
+    for args, says in [(['train-ar', '--out', tmp_path], 're-run it with --resume to go on'),
+                       (['train-ar', '--out', tmp_path, '--resume'], 're-run the same command to go on'),
+                       (['ar', 'walk', '--out', tmp_path], 're-run the same command to go on')]:
+        r = latentlab_here(*args)
+        assert r.returncode == 130 and 'interrupted; finished parts are kept: ' + says in r.stderr, (args, r.stderr)
+
 def test_trained_encoder_rollouts_are_decoded(tmp_path):
     "A store from a trained encoder: the comparison decodes its rollouts to mel, measures them and plays them (through the CLI's `main` in this process)."
     corpus = 'tones:speakers=8,utts=4,seconds=6'

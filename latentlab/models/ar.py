@@ -6,7 +6,7 @@ Docs: https://latentlab.github.io/latentlab/models/ar.html.md"""
 
 # %% ../../nbs/models/01_ar.ipynb #67bed7e2
 from __future__ import annotations
-import math
+import math, numbers, re
 from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
@@ -15,14 +15,29 @@ from ..core import from_fields
 from .memory import EngramMemory, HashSpec, ModelError
 
 # %% auto #0
-__all__ = ['HEADS', 'FLOW_LOSSES', 'MEMORY_KEYS', 'LOG_2PI', 'ARConfig', 'attention_mask', 'rope_angles', 'rotate', 'attend',
-           'Block', 'Transformer', 'GaussHead', 'GMMHead', 'AdaLNBlock', 'FlowHead', 'make_head', 'LatentAR',
+__all__ = ['HEADS', 'FLOW_LOSSES', 'MEMORY_KEYS', 'LOG_2PI', 'check_model', 'ARConfig', 'attention_mask', 'rope_angles', 'rotate',
+           'attend', 'Block', 'Transformer', 'GaussHead', 'GMMHead', 'AdaLNBlock', 'FlowHead', 'make_head', 'LatentAR',
            'parts_of', 'n_params', 'linear_flops', 'head_passes', 'flops_per_frame', 'shifted']
 
 # %% ../../nbs/models/01_ar.ipynb #a711f514
 HEADS = ('gauss', 'gmm', 'flow')
 FLOW_LOSSES = ('match', 'lsd')
 MEMORY_KEYS = ('codes', 'modes')      # what keys the Engram memory: a quantiser's codes of frame contexts, or a store's true labels
+
+def check_model(c) -> None:
+    "Refuse model settings of the wrong kind or size (a word for a width, 2.5 frames, zero heads, `memory=maybe`), naming each and what it takes."
+    integer = lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool)
+    number = lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+    rules = [(('dim', 'd_model', 'layers', 'n_heads', 'context', 'components', 'short_layers', 'flow_width', 'flow_depth',
+               'flow_draws', 'memory_heads', 'table_size', 'slot', 'code_L', 'code_K'), lambda v: integer(v) and v >= 1, 'an integer >= 1'),
+             (('flow_steps', 'short_context', 'given', 'code_d'), integer, 'an integer'),
+             (('noise',), number, 'a number'),
+             (('memory',), lambda v: isinstance(v, bool), 'true or false'),
+             (('head', 'predict', 'flow_loss', 'memory_key', 'code_coarsener'), lambda v: isinstance(v, str), 'a name'),
+             (('memory_layers', 'ngrams'), lambda v: bool(re.fullmatch(r'\d+(,\d+)*', ','.join(map(str, v)) if isinstance(v, (list, tuple)) else str(v))),
+              'integers >= 0, as 1,2 or [1, 2]')]
+    bad = [f"{k}={getattr(c, k)!r} (use {what})" for keys, ok, what in rules for k in keys if not ok(getattr(c, k))]
+    if bad: raise ModelError(f"model settings refused: {'; '.join(bad)}")
 
 @dataclass
 class ARConfig:
@@ -57,6 +72,7 @@ class ARConfig:
     given:int=0                # conditional: the first `given` channels of every frame are given with it, the rest modelled
 
     def __post_init__(self):
+        check_model(self)
         ints = lambda v: tuple(int(i) for i in str(v).split(',')) if isinstance(v, (str, int)) else tuple(v)
         self.memory_layers, self.ngrams = ints(self.memory_layers), ints(self.ngrams)    # from JSON, or `1,2` on a command line
         if self.head not in HEADS: raise ModelError(f"head {self.head!r}: use one of {', '.join(HEADS)} (a flow map: head=flow flow_loss=lsd)")

@@ -28,7 +28,7 @@ from ..measure.core import Condition, Quantizer
 from ..store import Store
 from ..autoencoders import MelFrontEnd, TrainedEncoder, mel_distance_db
 from ..train.runs import (GraphedStep, NonFinite, TrainError, check_training, config_diff, distributed, diverged, keep_metrics, last_checkpoint,
-                                  load_checkpoint, lr_at, make_optimizer, prepare_run, read_metrics, save_checkpoint,
+                                  load_checkpoint, lr_at, make_optimizer, prepare_run, read_json, read_metrics, save_checkpoint,
                                   seed_torch, step_seed, update, redraw_curves, write_curves)
 from .memory import ModelError, fit_codes, memory_rows, quantizer_arrays, quantizer_from
 from .ar import HEADS, MEMORY_KEYS, ARConfig, LatentAR, flops_per_frame, n_params, shifted
@@ -69,7 +69,10 @@ def steps_for(model:LatentAR, t:ARTrainConfig) -> int:
     "The steps a run of `model` takes: `t.steps`, or what the FLOP budget `t.flops` buys."
     if not t.flops: return t.steps
     per_step = sum(flops_per_frame(model).values()) * t.batch_size * model.cfg.context
-    return max(1, round(t.flops / per_step))
+    if round(t.flops / per_step) < 1:
+        raise TrainError(f"a budget of {t.flops:.3g} FLOPs buys {t.flops / per_step:.2g} training steps of this model (one step, "
+                         f"{t.batch_size} windows of {model.cfg.context} frames, costs {per_step:.3g}): give --flops of at least that")
+    return round(t.flops / per_step)
 
 # %% ../../nbs/models/02_runs.ipynb #dc760ea7
 @dataclass
@@ -98,6 +101,11 @@ def fit_stats(store:Store, cfg:ARConfig, splits:np.ndarray, seed:int) -> dict[st
     "The normalisation (and the memory's quantiser) fitted on the training frames."
     is_train = np.repeat(splits == 'train', store.index.n_frames.to_numpy())
     X = np.asarray(store.x, np.float32)
+    if not np.isfinite(X).all():                                 # any split's: before anything is fitted, saved or trained
+        utts = np.unique(np.searchsorted(store.bounds, np.flatnonzero(~np.isfinite(X).all(1)), side='right') - 1)
+        named = ', '.join(f"{store.index.utt.iloc[u]} ({splits[u]})" for u in utts[:5]) + (f" and {len(utts) - 5} more" if len(utts) > 5 else '')
+        raise ModelError(f"{store.path}: the latents of {len(utts)} utterance(s) hold NaN or inf: {named}. Fix: delete the store "
+                         "and extract it again (latentlab extract; --dtype float32 if a float16 store overflowed), or drop those utterances")
     x = X[is_train].astype(np.float64)
     mean, std = x.mean(0), np.maximum(x.std(0), 1e-8)
     has_prev = is_train & (np.arange(len(X)) - np.repeat(store.bounds[:-1], np.diff(store.bounds)) >= 1)
@@ -326,7 +334,9 @@ def run_frames(out:Path, store:Store, cfg:ARConfig, t:ARTrainConfig) -> tuple[di
     "The run's normalisation and quantiser (fitted once, then read from `stats.safetensors`) and each utterance's split."
     splits = split_of(store, t.val, t.seed)
     path = out/'stats.safetensors'
-    if path.exists(): return load_file(path), splits
+    try: stats = load_file(path) if path.exists() else None
+    except Exception: stats = None                               # damaged: fitted again (the same numbers, from the same seed)
+    if stats is not None and all(torch.isfinite(v).all() for v in stats.values()): return stats, splits
     stats = fit_stats(store, cfg, splits, t.seed)
     atomic_write(path, lambda f: f.write(save(stats)))
     return stats, splits
@@ -372,6 +382,9 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
     model = LatentAR(cfg)
     steps = steps_for(model, t)
     config = dict(store=str(store), latents=st.meta['sha256']['latents.npy'], model=asdict(cfg), train=asdict(t), steps=steps)
+    if resume and rank == 0 and (out/'config.json').exists():   # the same latents named another way (./store, an absolute path) are the same store
+        old = read_json(out/'config.json', "it holds the run's settings: restore it, or train into another folder")
+        if old.get('latents') == config['latents']: config['store'] = old.get('store', config['store'])
     if rank == 0: prepare_run(out, config, resume, dict(model=asdict(ARConfig()), train=asdict(ARTrainConfig())))
     if world > 1: dist.barrier()
     stats, splits = run_frames(out, st, cfg, t) if rank == 0 else (None, None)
@@ -392,7 +405,7 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
         autocast = torch.autocast(device.split(':')[0], dtype=torch.bfloat16) if t.precision == 'bfloat16' else nullcontext()
         plain = graphed.plain if graphed else nullcontext
         hint = "Lower the learning rate, or check the store for extreme values"
-        best = json.loads((out/'best.json').read_text())['val_loss'] if (out/'best.json').exists() else math.inf
+        best = read_json(out/'best.json', "delete it with best.safetensors and resume (the best is then chosen from the steps to come)")['val_loss'] if (out/'best.json').exists() else math.inf
         log = open(out/'metrics.jsonl', 'a') if rank == 0 else None
         bar = tqdm(range(start, steps), initial=start, total=steps, desc=out.name, disable=not progress or rank)
         t0, good, drawn = time.perf_counter(), start, -math.inf
@@ -439,13 +452,17 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
 # %% ../../nbs/models/02_runs.ipynb #5e1ca833
 def finish_ar(out:Path, store:Store, model:LatentAR, stats:dict, splits:np.ndarray, device:str='cpu', horizon:int=25) -> dict:
     "Measure run `out` on the held-out speakers with its best weights, rolling out `horizon` frames: `eval.json`, and the curves."
-    done = json.loads((out/'eval.json').read_text()) if (out/'eval.json').exists() else {}
+    try: done = json.loads((out/'eval.json').read_text()) if (out/'eval.json').exists() else {}
+    except ValueError: done = {}                                 # damaged: measured again
     if done.get('rollouts', {}).get('horizon') == horizon: return done     # measured already (another horizon: measured again)
-    if (out/'best.safetensors').exists(): model.load_state_dict(load_file(out/'best.safetensors'))
+    if (out/'best.safetensors').exists():
+        try: model.load_state_dict(load_file(out/'best.safetensors'))
+        except Exception as e: raise ModelError(f"{out/'best.safetensors'} is damaged ({e}); delete it and best.json, then resume: "
+                                                "the last checkpoint's weights are measured instead") from None
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out/'.model.tmp'); os.replace(out/'.model.tmp', out/'model.safetensors')
     held = load_frames(store, model.cfg, stats, splits, 'heldout')
     result = dict(params=n_params(model), flops_per_frame=flops_per_frame(model),
-                  best=json.loads((out/'best.json').read_text()) if (out/'best.json').exists() else None,
+                  best=read_json(out/'best.json', "delete it with best.safetensors and resume") if (out/'best.json').exists() else None,
                   heldout=teacher_forced(model, held, device=device))
     try: roll = rollouts(model, held, stats, horizon=horizon, device=device)
     except ModelError as e: result['rollouts'] = dict(error=str(e), horizon=horizon)
@@ -531,8 +548,9 @@ def compare_ar(stores:list[str], out, flops:float=0., settings:list[dict]|None=N
     out, rows = Path(out), []
     settings = settings or ar_settings()
     t = replace(train, flops=flops) if flops else train
+    opened = {spec: open_store(spec, progress=progress) for spec in stores}   # every store, before any run: a bad one fails first
     for spec in stores:
-        store = open_store(spec, progress=progress)
+        store = opened[spec]
         base = dict(model or {}) | dict(dim=store.dim)
         keyed = any(ARConfig.from_dict(base | s).memory_key == 'codes' for s in settings if s.get('memory'))
         phase0 = phase0_row(store, t.seed, code_condition(ARConfig.from_dict(base)) if keyed else None)   # and the memory's own keys

@@ -32,8 +32,8 @@ __all__ = ['PRECISIONS', 'RUN_DEFAULTS', 'CURVES_EVERY', 'TrainError', 'check_tr
            'config_diff', 'Features', 'speaker_split', 'teacher_encoder', 'teacher_latents', 'features', 'draw_batch',
            'Objective', 'as_numbers', 'latent_mask', 'with_teacher', 'save_checkpoint', 'last_checkpoint',
            'load_checkpoint', 'distributed', 'end_process_group', 'step_seed', 'seed_torch', 'lr_at', 'make_optimizer',
-           'prepare_run', 'keep_metrics', 'NonFinite', 'update', 'diverged', 'GraphedStep', 'train_encoder', 'evaluate',
-           'finish_run', 'read_metrics', 'plot_curves', 'write_curves', 'redraw_curves']
+           'read_json', 'trained', 'prepare_run', 'keep_metrics', 'NonFinite', 'update', 'diverged', 'GraphedStep',
+           'train_encoder', 'evaluate', 'finish_run', 'read_metrics', 'plot_curves', 'write_curves', 'redraw_curves']
 
 # %% ../../nbs/train/01_runs.ipynb #59675a36
 class TrainError(LatentlabError, RuntimeError):
@@ -44,7 +44,7 @@ PRECISIONS = ('float32', 'bfloat16')
 def check_training(t) -> None:
     "Refuse training settings `t` (a `TrainConfig` or the AR's) that no run could use, naming each and what it takes."
     has = lambda k: hasattr(t, k)
-    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
     rules = [(('batch_size', 'chunk_frames', 'log_every', 'ckpt_every', 'eval_every'), lambda v: isinstance(v, int) and v >= 1, 'an integer >= 1'),
              (('steps', 'warmup'), lambda v: isinstance(v, int) and v >= 0, 'an integer >= 0'),
              (('weight_decay', 'flops'), lambda v: number(v) and v >= 0, 'a number >= 0'),
@@ -292,17 +292,36 @@ def make_optimizer(obj:nn.Module, t:TrainConfig) -> torch.optim.AdamW:
                               dict(params=[p for p in params if p.dim() < 2], weight_decay=0.)], lr=t.lr, fused=True)
 
 # %% ../../nbs/train/01_runs.ipynb #8cf10f27
+def read_json(path:Path, fix:str) -> dict:
+    "The JSON file a run keeps at `path`, or a `TrainError` that names it as damaged and says how to go on (`fix`)."
+    try: return json.loads(Path(path).read_text())
+    except ValueError as e: raise TrainError(f"{path} is damaged ({e}); {fix}") from None
+
+def trained(out:Path) -> bool:
+    "Whether run folder `out` holds anything a run made by training: a checkpoint, best or final weights, a measure."
+    return any((out/'checkpoints').glob('step-*')) or any((out/f).exists() for f in ('best.json', 'model.safetensors', 'eval.json'))
+
 def prepare_run(out:Path, config:dict, resume:bool, defaults:dict|None=None) -> None:
     "Create run folder `out` with `config`, or check a resumed run's config against the one on disk (a section's keys it lacks, added since, take `defaults`)."
+    out = Path(out)
+    if out.exists() and not out.is_dir(): raise TrainError(f"{out} is a file, not a folder: give the run a folder of its own")
     if (out/'config.json').exists():
-        if not resume:
-            raise TrainError(f"{out} already holds a run; pass resume=True (--resume) to go on with it, or choose another folder")
-        old = json.loads((out/'config.json').read_text())
+        old = read_json(out/'config.json', "it holds the run's settings: restore it, or train into another folder")
+        if set(old) - set(config) and set(config) - set(old):     # not an older config of this kind, which lacks keys added since
+            raise TrainError(f"{out} holds another kind of run (its config has {', '.join(sorted(old))}; this one "
+                             f"{', '.join(sorted(config))}): train into another folder")
         old |= {k: v | old[k] for k, v in (defaults or {}).items() if isinstance(old.get(k), dict)}
         differ = config_diff(old, config)
-        if differ: raise TrainError(f"cannot resume {out}: its config differs in {', '.join(differ)}; "
-                                    "resume with the same settings, or train into another folder")
+        if not resume and (differ or trained(out)):             # a run that never got to train, same settings: it starts again
+            raise TrainError(f"{out} already holds a run; pass --resume (resume=True) to go on with it, or choose another folder"
+                             + ("" if trained(out) else " (it has not trained yet: delete the folder to start it with other settings)"))
+        if differ:
+            was, now = _flat(json.loads(json.dumps(old))), _flat(json.loads(json.dumps(config)))
+            shown = lambda d: ', '.join(f"{k}={d.get(k, '<absent>')!r}" for k in differ[:8]) + (f" and {len(differ) - 8} more" if len(differ) > 8 else '')
+            raise TrainError(f"cannot resume {out}: its config differs in {', '.join(differ)}: the run has {shown(was)}; "
+                             f"given {shown(now)}. Resume with the run's settings, or train into another folder")
     else:
+        if out.is_dir() and (out/'meta.json').exists(): raise TrainError(f"{out} is a latent store, not a run folder: train into another folder")
         out.mkdir(parents=True, exist_ok=True)
         save_json(out/'config.json', config)
 
@@ -310,7 +329,10 @@ def keep_metrics(run:Path, upto:int):
     "Drop logged lines after step `upto` (they are logged again when the resumed run gets there)."
     path = run/'metrics.jsonl'
     if not path.exists(): return
-    lines = [l for l in path.read_text().splitlines() if l and json.loads(l)['step'] <= upto]
+    def kept(line):                                              # a line cut short (the process killed while writing it) goes
+        try: return json.loads(line)['step'] <= upto
+        except (ValueError, KeyError, TypeError): return False
+    lines = [l for l in path.read_text().splitlines() if l and kept(l)]
     atomic_write(path, lambda f: f.write(''.join(l + '\n' for l in lines).encode()))
 
 class NonFinite(Exception):
