@@ -35,6 +35,7 @@ def cmd_extract(args) -> int:
     name, options = parse_spec(args.encoder)
     enc = load_encoder(name, weights=args.weights, device=args.device, **options)
     utts = load_corpus(args.corpus, args.speaker_regex)
+    before = (Path(args.out)/'meta.json').exists()             # a finished store is kept as it is
     meta = extract(utts, enc, args.out, corpus=args.corpus, shard=args.shard, part_size=args.part_size,
                    batch_size=args.batch_size, dtype=args.dtype, heldout=args.heldout, seed=args.seed,
                    progress=not args.quiet)
@@ -45,7 +46,8 @@ def cmd_extract(args) -> int:
     for skipped in meta['skipped']: print(f"skipped {skipped['utt']}: {skipped['error']}", file=sys.stderr)
     print(f"{args.out}: {meta['n_utts']} utterances ({format_readers(meta.get('readers', {}))}), "
           f"{meta['n_frames']} frames of {meta['dim']}-d {meta['encoder']} latents"
-          + (f" ({len(meta['skipped'])} skipped)" if meta['skipped'] else ''))
+          + (f" ({len(meta['skipped'])} skipped)" if meta['skipped'] else '')
+          + (": extracted before, kept as it was (delete the folder to extract it again)" if before else ''))
     return 0
 
 def cmd_info(args) -> int:

@@ -89,8 +89,10 @@ def test_bad_input_is_named_before_work_is_spent(tmp_path):
     import shutil
     import numpy as np
     from latentlab.store import Store
-    r = latentlab_here('extract', '--corpus', 'tones:speakers=8,utts=4,seconds=6', '--encoder', 'logmel', '--out', tmp_path/'store', '--quiet')
-    assert r.returncode == 0, r.stderr
+    extract = ['extract', '--corpus', 'tones:speakers=8,utts=4,seconds=6', '--encoder', 'logmel', '--out', tmp_path/'store', '--quiet']
+    assert latentlab_here(*extract).returncode == 0
+    r = latentlab_here(*extract)                                            # a finished store is kept, and that is said
+    assert r.returncode == 0 and 'extracted before, kept as it was (delete the folder to extract it again)' in r.stdout, r.stdout
     model, rest = ['--model', 'd_model=32', 'layers=1', 'n_heads=2', 'context=16', 'components=4'], ['--batch-size', 8, '--quiet']
     small = model + rest
     refused = lambda r, *words: r.returncode == 2 and 'Traceback' not in r.stderr and all(w in r.stderr for w in words)
