@@ -123,6 +123,10 @@ def test_bad_input_is_named_before_work_is_spent(tmp_path):
     r = latentlab_here(*args, '--store', f'{tmp_path}/./store', '--out', tmp_path/'h', '--resume')   # the same store, named otherwise
     assert r.returncode == 0 and 'held-out' in r.stdout, r.stderr
     assert 'nll_dim' in json.loads((tmp_path/'h'/'eval.json').read_text())['heldout']               # measured again
+    walk = ['--store', 'walk:speakers=8,utts=6,dim=4']                  # the same latents split otherwise are another store
+    assert latentlab_here(*args, *walk, '--out', tmp_path/'w').returncode == 0
+    r = latentlab_here(*args, '--store', 'walk:speakers=8,utts=6,dim=4,heldout=0.5', '--out', tmp_path/'w', '--resume')
+    assert refused(r, 'differs in store'), r.stderr
 
 def test_an_interrupted_command_says_how_to_go_on(monkeypatch, tmp_path):
     "Ctrl-C: a run folder goes on with --resume; a comparison (which resumes its runs itself) with the same command."

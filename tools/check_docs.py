@@ -73,7 +73,9 @@ def execute(path: Path, threads: int | None = None) -> tuple[nbformat.NotebookNo
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=900, kernel_name='python3', resources={'metadata': {'path': str(path.parent)}})
     threads = {'OMP_NUM_THREADS': str(threads)} if threads else {}
-    try: client.execute(env={**os.environ, **AS_ON_PAGES, **threads})
+    # IN_TEST, as nbdev-test sets it: a notebook's `nbdev_export()` cell is then a no-op, where it would rewrite the
+    # library's files while the other kernel imports them (a module read half-written: ImportError in CI, 2026-11-29)
+    try: client.execute(env={**os.environ, **AS_ON_PAGES, **threads, 'IN_TEST': '1'})
     except CellExecutionError as error: return nb, [f"a cell raised: {str(error).strip().splitlines()[-1][:300]}"]
     return nb, []
 

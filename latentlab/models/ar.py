@@ -8,7 +8,7 @@ Docs: https://latentlab.github.io/latentlab/models/ar.html.md"""
 from __future__ import annotations
 import math, numbers, re
 from dataclasses import asdict, dataclass
-import torch
+import numpy as np, torch
 import torch.nn.functional as F
 from torch import nn
 from ..core import from_fields
@@ -32,10 +32,10 @@ def check_model(c) -> None:
                'flow_draws', 'memory_heads', 'table_size', 'slot', 'code_L', 'code_K'), lambda v: integer(v) and v >= 1, 'an integer >= 1'),
              (('flow_steps', 'short_context', 'given', 'code_d'), integer, 'an integer'),
              (('noise',), number, 'a number'),
-             (('memory',), lambda v: isinstance(v, bool), 'true or false'),
+             (('memory',), lambda v: isinstance(v, (bool, np.bool_)) or (integer(v) and v in (0, 1)), 'true or false'),
              (('head', 'predict', 'flow_loss', 'memory_key', 'code_coarsener'), lambda v: isinstance(v, str), 'a name'),
-             (('memory_layers', 'ngrams'), lambda v: bool(re.fullmatch(r'\d+(,\d+)*', ','.join(map(str, v)) if isinstance(v, (list, tuple)) else str(v))),
-              'integers >= 0, as 1,2 or [1, 2]')]
+             (('memory_layers', 'ngrams'), lambda v: bool(re.fullmatch(r'(\d+(,\d+)*)?', str(v).replace(' ', '') if isinstance(v, (str, int))
+                                                                      else ','.join(map(str, v)))), 'integers >= 0, as 1,2')]
     bad = [f"{k}={getattr(c, k)!r} (use {what})" for keys, ok, what in rules for k in keys if not ok(getattr(c, k))]
     if bad: raise ModelError(f"model settings refused: {'; '.join(bad)}")
 
@@ -73,7 +73,8 @@ class ARConfig:
 
     def __post_init__(self):
         check_model(self)
-        ints = lambda v: tuple(int(i) for i in str(v).split(',')) if isinstance(v, (str, int)) else tuple(v)
+        self.memory = bool(self.memory)
+        ints = lambda v: tuple(int(i) for i in str(v).split(',') if i.strip()) if isinstance(v, (str, int)) else tuple(int(i) for i in v)
         self.memory_layers, self.ngrams = ints(self.memory_layers), ints(self.ngrams)    # from JSON, or `1,2` on a command line
         if self.head not in HEADS: raise ModelError(f"head {self.head!r}: use one of {', '.join(HEADS)} (a flow map: head=flow flow_loss=lsd)")
         if self.predict not in ('x', 'dx'): raise ModelError(f"predict {self.predict!r}: use x or dx")

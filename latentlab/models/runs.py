@@ -21,7 +21,7 @@ import torch.distributed as dist
 from torch import nn
 from safetensors.torch import load_file, save, save_file
 from tqdm.auto import tqdm
-from ..core import atomic_write, from_fields, save_json, write_html
+from ..core import LatentlabError, atomic_write, from_fields, save_json, write_html
 from ..catalogue import open_store
 from ..data.corpora import split_speakers
 from ..measure.core import Condition, Quantizer
@@ -36,9 +36,10 @@ from .ar import HEADS, MEMORY_KEYS, ARConfig, LatentAR, flops_per_frame, n_param
 # %% auto #0
 __all__ = ['HEAD_VARIANTS', 'REFERENCES', 'ARTrainConfig', 'steps_for', 'Frames', 'split_of', 'fit_stats', 'code_condition',
            'quantizer_of', 'load_frames', 'window', 'draw_windows', 'eval_windows', 'bootstrap', 'teacher_forced',
-           'frechet', 'rollouts', 'rollout_decoder', 'decoded_mels', 'decode_rollouts', 'run_frames', 'save_best',
-           'val_loss', 'mean_loss', 'train_ar', 'finish_ar', 'load_ar', 'ar_settings', 'head_label', 'setting_name',
-           'width_for', 'store_label', 'phase0_row', 'compare_ar', 'plot_ar', 'plot_drift', 'audio_block', 'ar_page']
+           'frechet', 'rollouts', 'rollout_decoder', 'decoded_mels', 'decode_rollouts', 'same_index', 'run_frames',
+           'save_best', 'val_loss', 'mean_loss', 'train_ar', 'finish_ar', 'load_ar', 'ar_settings', 'head_label',
+           'setting_name', 'width_for', 'store_label', 'phase0_row', 'compare_ar', 'plot_ar', 'plot_drift',
+           'audio_block', 'ar_page']
 
 # %% ../../nbs/models/02_runs.ipynb #835fa13a
 @dataclass
@@ -330,6 +331,11 @@ def decode_rollouts(enc:TrainedEncoder, roll:dict, out:Path|None=None, n_audio:i
     return res
 
 # %% ../../nbs/models/02_runs.ipynb #91771823
+def same_index(spec:str, store:Store) -> bool:
+    "Whether the store `spec` names (a run's, as it was typed) has `store`'s index: the same utterances in the same splits."
+    try: return open_store(spec, progress=False).meta['sha256'].get('index.parquet') == store.meta['sha256'].get('index.parquet')
+    except LatentlabError: return False
+
 def run_frames(out:Path, store:Store, cfg:ARConfig, t:ARTrainConfig) -> tuple[dict, np.ndarray]:
     "The run's normalisation and quantiser (fitted once, then read from `stats.safetensors`) and each utterance's split."
     splits = split_of(store, t.val, t.seed)
@@ -382,9 +388,10 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
     model = LatentAR(cfg)
     steps = steps_for(model, t)
     config = dict(store=str(store), latents=st.meta['sha256']['latents.npy'], model=asdict(cfg), train=asdict(t), steps=steps)
-    if resume and rank == 0 and (out/'config.json').exists():   # the same latents named another way (./store, an absolute path) are the same store
+    if rank == 0 and (out/'config.json').exists():              # the same store named another way (./store, an absolute path)
         old = read_json(out/'config.json', "it holds the run's settings: restore it, or train into another folder")
-        if old.get('latents') == config['latents']: config['store'] = old.get('store', config['store'])
+        if old.get('latents') == config['latents'] and old.get('store') and same_index(old['store'], st):
+            config['store'] = old['store']
     if rank == 0: prepare_run(out, config, resume, dict(model=asdict(ARConfig()), train=asdict(ARTrainConfig())))
     if world > 1: dist.barrier()
     stats, splits = run_frames(out, st, cfg, t) if rank == 0 else (None, None)
@@ -456,9 +463,10 @@ def finish_ar(out:Path, store:Store, model:LatentAR, stats:dict, splits:np.ndarr
     except ValueError: done = {}                                 # damaged: measured again
     if done.get('rollouts', {}).get('horizon') == horizon: return done     # measured already (another horizon: measured again)
     if (out/'best.safetensors').exists():
-        try: model.load_state_dict(load_file(out/'best.safetensors'))
+        try: best = load_file(out/'best.safetensors')
         except Exception as e: raise ModelError(f"{out/'best.safetensors'} is damaged ({e}); delete it and best.json, then resume: "
                                                 "the last checkpoint's weights are measured instead") from None
+        model.load_state_dict(best)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out/'.model.tmp'); os.replace(out/'.model.tmp', out/'model.safetensors')
     held = load_frames(store, model.cfg, stats, splits, 'heldout')
     result = dict(params=n_params(model), flops_per_frame=flops_per_frame(model),

@@ -312,9 +312,11 @@ def prepare_run(out:Path, config:dict, resume:bool, defaults:dict|None=None) -> 
                              f"{', '.join(sorted(config))}): train into another folder")
         old |= {k: v | old[k] for k, v in (defaults or {}).items() if isinstance(old.get(k), dict)}
         differ = config_diff(old, config)
-        if not resume and (differ or trained(out)):             # a run that never got to train, same settings: it starts again
-            raise TrainError(f"{out} already holds a run; pass --resume (resume=True) to go on with it, or choose another folder"
-                             + ("" if trained(out) else " (it has not trained yet: delete the folder to start it with other settings)"))
+        if not resume and trained(out):
+            raise TrainError(f"{out} already holds a run; pass --resume (resume=True) to go on with it, or choose another folder")
+        if not resume and differ:                               # a run that never got to train, same settings: it starts again
+            raise TrainError(f"{out} holds a run that has not trained yet, with other settings ({', '.join(differ[:8])}): "
+                             "delete the folder to start it with these, or choose another folder")
         if differ:
             was, now = _flat(json.loads(json.dumps(old))), _flat(json.loads(json.dumps(config)))
             shown = lambda d: ', '.join(f"{k}={d.get(k, '<absent>')!r}" for k in differ[:8]) + (f" and {len(differ) - 8} more" if len(differ) > 8 else '')
