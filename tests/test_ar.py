@@ -123,6 +123,8 @@ def test_bad_input_is_named_before_work_is_spent(tmp_path):
     r = latentlab_here(*args, '--store', f'{tmp_path}/./store', '--out', tmp_path/'h', '--resume')   # the same store, named otherwise
     assert r.returncode == 0 and 'held-out' in r.stdout, r.stderr
     assert 'nll_dim' in json.loads((tmp_path/'h'/'eval.json').read_text())['heldout']               # measured again
+    r = latentlab_here(*args, '--store', 'walk:speakers=2,utts=6,dim=4', '--out', tmp_path/'v')
+    assert refused(r, 'walk:speakers=2,utts=6,dim=4: a run needs', '6 train, 0 val, 6 heldout', 'more speakers') and not (tmp_path/'v').exists(), r.stderr
     walk = ['--store', 'walk:speakers=8,utts=6,dim=4']                  # the same latents split otherwise are another store
     assert latentlab_here(*args, *walk, '--out', tmp_path/'w').returncode == 0
     r = latentlab_here(*args, '--store', 'walk:speakers=8,utts=6,dim=4,heldout=0.5', '--out', tmp_path/'w', '--resume')

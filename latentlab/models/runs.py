@@ -387,6 +387,12 @@ def train_ar(out, store='walk', cfg:ARConfig|None=None, train:ARTrainConfig=ARTr
     torch.manual_seed(t.seed)
     model = LatentAR(cfg)
     steps = steps_for(model, t)
+    counts = {s: int((split_of(st, t.val, t.seed) == s).sum()) for s in ('train', 'val', 'heldout')}
+    if not all(counts.values()):                                 # before the run folder is made
+        speakers = st.index.speaker[st.index.split == 'train'].nunique()
+        raise ModelError(f"{store}: a run needs utterances to train on, validate on and hold out; this store's split gives "
+                         f"{', '.join(f'{n} {s}' for s, n in counts.items())} utterances (validation takes a share, val={t.val}, of its {speakers} "
+                         "training speaker(s), so it needs two or more): use a store with more speakers")
     config = dict(store=str(store), latents=st.meta['sha256']['latents.npy'], model=asdict(cfg), train=asdict(t), steps=steps)
     if rank == 0 and (out/'config.json').exists():              # the same store named another way (./store, an absolute path)
         old = read_json(out/'config.json', "it holds the run's settings: restore it, or train into another folder")
